@@ -1,0 +1,35 @@
+# Entry points; the work is in scripts/ (see ARCHITECTURE.md §2).
+#   make dev                      set everything up and serve on http://127.0.0.1:${PORT:-8000}
+#   make test ARGS='-k inbox -x'  the whole suite, or what ARGS selects
+#   make test-down                stop the test PostgreSQL/Redis left running by make test
+SHELL := /bin/bash
+
+# services.py is stdlib-only, so it also works before the venv exists.
+SERVICES_PY = $(if $(wildcard .venv/bin/python),.venv/bin/python,python3) scripts/services.py
+
+.PHONY: dev test test-down lint migrate bench clean
+
+dev:
+	@scripts/dev.sh
+
+test:
+	@scripts/test.sh $(ARGS)
+
+test-down:
+	@$(SERVICES_PY) down --dir .var/test
+
+lint:
+	@scripts/bootstrap.sh
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+migrate:
+	@scripts/dev.sh migrate
+
+bench:
+	@if [ -f bench/run.sh ]; then bash bench/run.sh $(ARGS); \
+	else echo "bench: no bench/run.sh yet"; fi
+
+clean:
+	@$(SERVICES_PY) down --dir .var/dev
+	@$(SERVICES_PY) down --dir .var/test
+	rm -rf .var
