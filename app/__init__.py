@@ -1,0 +1,105 @@
+"""Koinonia: texting for churches. `create_app()` builds the Flask application."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import Config
+from app.extensions import csrf, db, limiter, login_manager, migrate, rds
+from app.htmx import add_vary_header
+
+BLUEPRINTS = (
+    "app.auth",
+    "app.dashboard",
+    "app.people",
+    "app.broadcasts",
+    "app.inbox",
+    "app.billing",
+    "app.settings",
+    "app.ops",
+    "app.api",
+)
+
+# No inline script or style anywhere: the CSP says so and the templates keep to it.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com "
+    "https://billing.stripe.com; base-uri 'self'; object-src 'none'"
+)
+
+
+def create_app(config_class: type[Config] = Config) -> Flask:
+    """Build the app: config, logging, extensions, blueprints, error handlers, CLI."""
+    from importlib import import_module
+
+    from app.cli import register_cli
+    from app.errors import register_error_handlers
+    from app.logging import configure_logging
+
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(config_class())
+    configure_logging(app)
+    # One proxy hop (the load balancer) so rate limits see the real client address.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    rds.init_app(app)
+    _configure_login()
+
+    for name in BLUEPRINTS:
+        app.register_blueprint(import_module(name).bp)
+    register_error_handlers(app)
+    register_cli(app)
+    _install_request_hooks(app)
+    return app
+
+
+def _configure_login() -> None:
+    from app.models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    # "basic": "strong" would sign out phone users whenever their IP changes.
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+
+def _install_request_hooks(app: Flask) -> None:
+    from flask_login import current_user
+
+    from app.navigation import nav_items
+
+    @app.before_request
+    def start_request() -> None:
+        g.request_id = request.headers.get("X-Request-ID") or secrets.token_hex(8)
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response):
+        add_vary_header(response)
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.context_processor
+    def inject_layout():
+        if not current_user.is_authenticated:
+            return {"nav_items": []}
+        return {"nav_items": nav_items(current_user, request.endpoint or "")}

@@ -1,0 +1,172 @@
+"""Settings read from the environment, validated once at start-up.
+
+Every setting comes from the environment (a `.env` file fills in what the caller did
+not set). A missing or malformed required value raises ConfigError with one line that
+names the variable and what is expected; the entry points turn it into a clean exit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+
+
+class ConfigError(Exception):
+    """A required setting is missing or malformed."""
+
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+def _required(env: Mapping[str, str], name: str, expected: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required: {expected}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], name: str, *, required: bool = True) -> str | None:
+    expected = "a postgresql:// URL (e.g. postgresql+psycopg://user:pass@host:5432/db)"
+    value = env.get(name, "").strip()
+    if not value:
+        if required:
+            raise ConfigError(f"{name} is required: {expected}")
+        return None
+    scheme = urlsplit(value).scheme
+    if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise ConfigError(f"{name} must be {expected}")
+    # psycopg 3 is the only driver we ship; normalise the scheme so SQLAlchemy picks it.
+    return "postgresql+psycopg" + value[len(scheme) :]
+
+
+def _redis_url(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name, "a redis:// URL (e.g. redis://127.0.0.1:6379/0)")
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"{name} must be a redis:// URL (e.g. redis://127.0.0.1:6379/0)")
+    return value
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s):// URL")
+    return value.rstrip("/")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}")
+    return value
+
+
+def _price_ids(env: Mapping[str, str]) -> dict[str, str]:
+    raw = env.get("STRIPE_PRICE_IDS", "").strip()
+    pairs: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        plan, sep, price = item.partition("=")
+        if not sep or not plan.strip() or not price.strip():
+            raise ConfigError("STRIPE_PRICE_IDS must be plan=price pairs, e.g. starter=price_123,growth=price_456")
+        pairs[plan.strip().lower()] = price.strip()
+    return pairs
+
+
+def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    """Validate the environment and return Flask config keys; raise ConfigError on the first problem."""
+    secret = _required(env, "SECRET_KEY", "a random string of at least 16 characters")
+    if len(secret) < 16:
+        raise ConfigError("SECRET_KEY must be at least 16 characters")
+    environment = _choice(env, "KOINONIA_ENV", ENVIRONMENTS, "production")
+    provider = _choice(env, "SMS_PROVIDER", ("simulator", "telnyx"), "simulator")
+    public_key = env.get("TELNYX_PUBLIC_KEY", "").strip()
+    if public_key:
+        try:
+            if len(base64.b64decode(public_key, validate=True)) != 32:
+                raise ValueError
+        except (binascii.Error, ValueError):
+            raise ConfigError("TELNYX_PUBLIC_KEY must be the base64 of a 32-byte Ed25519 public key") from None
+    if provider == "telnyx":
+        _required(env, "TELNYX_API_KEY", "your Telnyx API v2 key when SMS_PROVIDER=telnyx")
+        if not public_key:
+            raise ConfigError("TELNYX_PUBLIC_KEY is required when SMS_PROVIDER=telnyx: base64 Ed25519 key")
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+
+    return {
+        "SECRET_KEY": secret,
+        "KOINONIA_ENV": environment,
+        "SQLALCHEMY_DATABASE_URI": _database_url(env, "DATABASE_URL"),
+        "DATABASE_REPLICA_URL": _database_url(env, "DATABASE_REPLICA_URL", required=False),
+        "REDIS_URL": _redis_url(env, "REDIS_URL"),
+        "APP_BASE_URL": _http_url(env, "APP_BASE_URL", "http://127.0.0.1:8000"),
+        "SMS_PROVIDER": provider,
+        "TELNYX_API_KEY": env.get("TELNYX_API_KEY", "").strip() or "simulator",
+        "TELNYX_PUBLIC_KEY": public_key,
+        "TELNYX_MESSAGING_PROFILE_ID": env.get("TELNYX_MESSAGING_PROFILE_ID", "").strip() or None,
+        "TELNYX_API_BASE": _http_url(env, "TELNYX_API_BASE", "https://api.telnyx.com/v2"),
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", "").strip() or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "").strip().rstrip("/") or None,
+        "STRIPE_PRICE_IDS": _price_ids(env),
+        "LOG_LEVEL": log_level,
+        "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("json", "console"), "json"),
+    }
+
+
+class Config:
+    """Production defaults; values come from the process environment (and `.env`)."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    MAX_CONTENT_LENGTH = 21 * 1024 * 1024  # the CSV import allows 20 MB; the form adds a little
+    WEBHOOK_MAX_BYTES = 256 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; stale tabs keep working
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "koinonia:rl"
+    SLOW_QUERY_MS = 200
+    TESTING = False
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        if environ is None:
+            load_dotenv(override=False)  # the caller's environment wins over .env
+            environ = os.environ
+        for key, value in self.settings(environ).items():
+            setattr(self, key, value)
+        secure = self.KOINONIA_ENV == "production"
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+
+    def settings(self, environ: Mapping[str, str]) -> dict[str, object]:
+        return settings_from_env(environ)
+
+
+class TestConfig(Config):
+    """Config for pytest: test servers from TEST_DATABASE_URL / TEST_REDIS_URL."""
+
+    TESTING = True
+    WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it back on
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 20}
+
+    def settings(self, environ: Mapping[str, str]) -> dict[str, object]:
+        env = dict(environ)
+        env.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+        env["KOINONIA_ENV"] = "test"
+        if env.get("TEST_DATABASE_URL"):
+            env["DATABASE_URL"] = env["TEST_DATABASE_URL"]
+        if env.get("TEST_REDIS_URL"):
+            env["REDIS_URL"] = env["TEST_REDIS_URL"]
+        env.setdefault("LOG_FORMAT", "console")
+        return settings_from_env(env)

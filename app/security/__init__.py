@@ -1,0 +1,1 @@
+"""Security helpers: webhook signatures, PII masking."""

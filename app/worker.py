@@ -1,0 +1,39 @@
+"""The RQ worker: one process per host (or more), queues high > default > low, scheduler on.
+
+RQ forks a work horse per job. The child inherits the parent's app context (so jobs may use
+`db.session` and `rds` directly) but must not reuse the parent's pooled database connections,
+so each horse starts with a fresh SQLAlchemy pool.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from rq import Worker
+
+from app.extensions import QUEUE_NAMES, db, rds
+
+log = logging.getLogger(__name__)
+
+
+class KoinoniaWorker(Worker):
+    def main_work_horse(self, job, queue):  # runs in the forked child
+        # close=False: the parent still owns those sockets; just forget them here.
+        db.engine.dispose(close=False)
+        return super().main_work_horse(job, queue)
+
+
+def run(app: Flask, queue_names: list[str] | None = None, *, burst: bool = False) -> int:
+    names = queue_names or list(QUEUE_NAMES)
+    unknown = sorted(set(names) - set(QUEUE_NAMES))
+    if unknown:
+        log.error("unknown queue(s): %s (known: %s)", ", ".join(unknown), ", ".join(QUEUE_NAMES))
+        return 2
+    queues = [rds.queue(n) for n in names]
+    # The parent holds no database connection while it waits for work.
+    db.engine.dispose()
+    worker = KoinoniaWorker(queues, connection=rds.client)
+    log.info("worker starting", extra={"queues": names})
+    ok = worker.work(with_scheduler=True, burst=burst, logging_level=app.config.get("LOG_LEVEL", "INFO"))
+    return 0 if ok or not burst else 1
