@@ -1,0 +1,35 @@
+"""All models, importable from one place (Alembic autogenerate needs them loaded)."""
+
+from app.models.base import Base
+from app.models.inbox import Conversation, ConversationMessage, ConversationNote
+from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
+from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
+from app.models.people import ConsentEvent, Group, GroupLeader, GroupMember, Keyword, Member
+from app.models.tenancy import Branch, Church, PhoneNumber, User
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "Branch",
+    "Broadcast",
+    "BroadcastRecipient",
+    "Church",
+    "ConsentEvent",
+    "Conversation",
+    "ConversationMessage",
+    "ConversationNote",
+    "DailyStat",
+    "DeadLetter",
+    "Group",
+    "GroupLeader",
+    "GroupMember",
+    "Keyword",
+    "Member",
+    "PhoneNumber",
+    "Schedule",
+    "Subscription",
+    "Template",
+    "UsagePeriod",
+    "User",
+    "WebhookEvent",
+]

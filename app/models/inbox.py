@@ -1,0 +1,64 @@
+"""Conversations with members, their messages and internal notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, status_check
+
+CONVERSATION_STATUSES = ("open", "closed", "archived")
+DIRECTIONS = ("in", "out")
+MESSAGE_STATUSES = ("received", "queued", "sending", "sent", "delivered", "failed", "unknown")
+
+
+class Conversation(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        CheckConstraint(status_check("status", CONVERSATION_STATUSES), name="status"),
+        Index("uq_conversations_member_id_phone_number_id", "member_id", "phone_number_id", unique=True),
+        Index("ix_conversations_church_id_last_message_at", "church_id", text("last_message_at DESC"), "id"),
+    )
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    phone_number_id: Mapped[int | None] = mapped_column(ForeignKey("phone_numbers.id", ondelete="SET NULL"))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    unread_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_message_at: Mapped[datetime | None]
+    last_message_preview: Mapped[str | None] = mapped_column(String(160))
+    last_inbound_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+
+
+class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "conversation_messages"
+    __table_args__ = (
+        CheckConstraint(status_check("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(status_check("status", MESSAGE_STATUSES), name="status"),
+        Index("ix_conversation_messages_conversation_id_created_at", "conversation_id", text("created_at DESC"), "id"),
+    )
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
+    status: Mapped[str] = mapped_column(String(16))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+
+
+class ConversationNote(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "conversation_notes"
+    __table_args__ = (Index("ix_conversation_notes_conversation_id", "conversation_id"),)
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,88 @@
+"""Members, groups, the consent ledger and join keywords."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, status_check
+
+CONSENT_ACTIONS = ("opt_in", "opt_out")
+CONSENT_SOURCES = ("keyword", "import", "form", "provider_block", "admin", "api")
+
+
+class Member(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "members"
+    __table_args__ = (Index("uq_members_church_id_phone_e164", "church_id", "phone_e164", unique=True),)
+
+    first_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    notes: Mapped[str | None] = mapped_column(Text)
+    opted_out_at: Mapped[datetime | None]
+    consent_source: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+    is_unknown: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    @property
+    def full_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or (self.phone_e164 or "Unknown contact")
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class Group(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "groups"
+    __table_args__ = (Index("uq_groups_church_id_name", "church_id", "name", unique=True),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class GroupMember(TimestampMixin, TenantMixin, Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class GroupLeader(TimestampMixin, TenantMixin, Base):
+    __tablename__ = "group_leaders"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ConsentEvent(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "consent_events"
+    __table_args__ = (
+        CheckConstraint(status_check("action", CONSENT_ACTIONS), name="action"),
+        CheckConstraint(status_check("source", CONSENT_SOURCES), name="source"),
+        Index("ix_consent_events_member_id_created_at", "member_id", "created_at"),
+    )
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    keyword: Mapped[str | None] = mapped_column(String(32))
+    phone_number: Mapped[str | None] = mapped_column(String(20), comment="the church number involved")
+    detail: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Keyword(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "keywords"
+    __table_args__ = (Index("uq_keywords_church_id_word", "church_id", func.upper(text("word")), unique=True),)
+
+    word: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    auto_reply: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,82 @@
+"""Churches (tenants), their users, branches and sending numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, status_check
+
+ROLES = ("owner", "admin", "leader")
+NUMBER_TYPES = ("long_code", "toll_free", "short_code")
+
+
+class Church(IdMixin, TimestampMixin, Base):
+    __tablename__ = "churches"
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Chicago")
+    country: Mapped[str] = mapped_column(String(2), default="US", server_default="US")
+    plan: Mapped[str] = mapped_column(String(32), default="starter", server_default="starter")
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    quiet_hours_start: Mapped[time | None] = mapped_column(default=time(21, 0))
+    quiet_hours_end: Mapped[time | None] = mapped_column(default=time(8, 0))
+    sms_quota: Mapped[int | None] = mapped_column(comment="overrides the plan's monthly segments")
+    help_text: Mapped[str | None] = mapped_column(Text)
+    leaders_can_send: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(status_check("role", ROLES), name="role"),
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    last_login_at: Mapped[datetime | None]
+
+    church: Mapped[Church] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+class Branch(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "branches"
+    __table_args__ = (Index("uq_branches_church_id_name", "church_id", "name", unique=True),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+
+
+class PhoneNumber(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "phone_numbers"
+    __table_args__ = (
+        CheckConstraint(status_check("number_type", NUMBER_TYPES), name="number_type"),
+        # A branch sends from at most one number of its own.
+        Index("uq_phone_numbers_branch_id", "branch_id", unique=True, postgresql_where=text("branch_id IS NOT NULL")),
+    )
+
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
+    number_type: Mapped[str] = mapped_column(String(16), default="long_code", server_default="long_code")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    messaging_profile_id: Mapped[str | None] = mapped_column(String(64))
