@@ -1,0 +1,98 @@
+"""Command-line tools: `flask --app wsgi <command>`."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Church, User
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "church"
+
+
+def get_or_create_church(name: str, timezone: str = "America/Chicago") -> Church:
+    slug = slugify(name)
+    church = db.session.scalar(select(Church).where(Church.slug == slug))
+    if church is None:
+        church = Church(name=name, slug=slug, timezone=timezone)
+        db.session.add(church)
+        db.session.flush()
+    return church
+
+
+def upsert_user(church: Church, email: str, password: str, role: str, name: str | None = None) -> User:
+    """Create the user, or bring an existing one (same email) in line with the arguments."""
+    from app.auth.services import find_user_by_email, hash_password, verify_password
+
+    user = find_user_by_email(email)
+    if user is None:
+        user = User(church_id=church.id, email=email.lower(), role=role, name=name)
+        user.password_hash = hash_password(password)
+        db.session.add(user)
+    elif user.church_id != church.id:
+        raise click.ClickException(f"{email} already belongs to another church")
+    else:
+        user.role = role
+        if not verify_password(user.password_hash, password):
+            user.password_hash = hash_password(password)
+    db.session.flush()
+    return user
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the project's CLI commands to the app."""
+
+    @app.cli.command("create-church")
+    @click.option("--name", required=True, help="The church's name.")
+    @click.option("--admin-email", required=True, help="Email of the church's owner.")
+    @click.option("--password", help="Owner's password (generated and printed when omitted).")
+    @click.option("--timezone", default="America/Chicago", show_default=True)
+    def create_church(name: str, admin_email: str, password: str | None, timezone: str) -> None:
+        """Create a church and its owner account (idempotent)."""
+        generated = password is None
+        password = password or secrets.token_urlsafe(12)
+        church = get_or_create_church(name, timezone)
+        upsert_user(church, admin_email, password, "owner")
+        db.session.commit()
+        click.echo(f"Church {church.name!r} (id {church.id}); owner {admin_email}")
+        if generated:
+            click.echo(f"Generated password: {password}")
+
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--church", "church_ref", required=True, help="Church slug or id.")
+    @click.option("--role", type=click.Choice(["owner", "admin", "leader"]), default="admin", show_default=True)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--name", default=None)
+    def create_admin(email: str, church_ref: str, role: str, password: str, name: str | None) -> None:
+        """Create (or update) a user of an existing church."""
+        query = (
+            select(Church).where(Church.id == int(church_ref))
+            if church_ref.isdigit()
+            else select(Church).where(Church.slug == church_ref)
+        )
+        church = db.session.scalar(query)
+        if church is None:
+            raise click.ClickException(f"No church {church_ref!r}")
+        if len(password) < 10:
+            raise click.ClickException("Passwords must be at least 10 characters")
+        upsert_user(church, email, password, role, name)
+        db.session.commit()
+        click.echo(f"{role} {email} in {church.name}")
+
+    @app.cli.command("seed-demo")
+    @click.option("--members", "member_count", default=60, show_default=True, type=click.IntRange(0, 8999))
+    def seed_demo_command(member_count: int) -> None:
+        """Create the demo churches, users, groups and members (idempotent)."""
+        from app.seed import seed_demo
+
+        summary = seed_demo(member_count)
+        db.session.commit()
+        click.echo(summary)
