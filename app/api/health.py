@@ -1,0 +1,62 @@
+"""Health checks for load balancers and operators."""
+
+from __future__ import annotations
+
+import time
+
+from flask import jsonify
+from sqlalchemy import text
+
+from app.api import bp
+from app.extensions import csrf, db, limiter, rds
+
+
+@bp.get("/health")
+@limiter.exempt
+@csrf.exempt
+def health():
+    """Liveness: the process answers. No I/O."""
+    return jsonify(status="ok")
+
+
+def _timed(check):
+    started = time.perf_counter()
+    try:
+        detail = check() or {}
+        return {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 2), **detail}
+    except Exception as exc:  # noqa: BLE001 - any failure makes the check fail, with its reason
+        return {"status": "fail", "ms": round((time.perf_counter() - started) * 1000, 2), "error": type(exc).__name__}
+
+
+def _check_database():
+    db.session.execute(text("SELECT 1"))
+    db.session.rollback()
+
+
+def _check_redis():
+    client = rds.client
+    pipe = client.pipeline(transaction=False)
+    pipe.ping()
+    for queue in rds.queues:
+        pipe.llen(queue.key)
+    results = pipe.execute()
+    return {"queues": {q.name: depth for q, depth in zip(rds.queues, results[1:], strict=True)}}
+
+
+READINESS_CHECKS = {"database": _check_database, "redis": _check_redis}
+
+
+@bp.get("/health/ready")
+@limiter.exempt
+def ready():
+    """Readiness: database and Redis reachable, with timings and queue depths; 503 naming what failed."""
+    checks = {name: _timed(check) for name, check in READINESS_CHECKS.items()}
+    failing = [name for name, result in checks.items() if result["status"] != "ok"]
+    if failing:
+        body = {
+            "status": "fail",
+            "checks": checks,
+            "error": {"code": "not_ready", "message": f"failing: {', '.join(failing)}"},
+        }
+        return jsonify(body), 503
+    return jsonify(status="ok", checks=checks)

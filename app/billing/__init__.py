@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("billing", __name__)
+
+from app.billing import routes  # noqa: E402,F401

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("broadcasts", __name__)
+
+from app.broadcasts import routes  # noqa: E402,F401

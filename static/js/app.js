@@ -1,0 +1,2 @@
+// Small progressive enhancements. The pages work without this file.
+"use strict";
