@@ -1,0 +1,175 @@
+"""Telnyx Messaging API v2 client: one pooled keep-alive HTTP client shared by all threads."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from app.delivery.base import (
+    OptedOut,
+    PermanentError,
+    ProviderError,
+    RateLimited,
+    SendResult,
+    TransientError,
+)
+
+DEFAULT_API_BASE = "https://api.telnyx.com/v2"
+OPTED_OUT_CODE = "40300"
+
+
+class TelnyxClient:
+    """Send SMS/MMS through `POST {api_base}/messages`.
+
+    `httpx.Client` is thread-safe, so one instance serves a whole ThreadPoolExecutor and
+    keeps up to `max_connections` connections alive instead of a TLS handshake per message.
+    """
+
+    def __init__(
+        self,
+        api_base: str,
+        api_key: str,
+        messaging_profile_id: str | None = None,
+        timeout: float = 10.0,
+        max_connections: int = 64,
+    ) -> None:
+        if not api_key:
+            raise ValueError("TelnyxClient needs an API key")
+        self.api_base = (api_base or DEFAULT_API_BASE).rstrip("/")
+        self.messaging_profile_id = messaging_profile_id or None
+        self._url = f"{self.api_base}/messages"
+        self._http = httpx.Client(
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": "koinonia-telnyx/1",
+            },
+            # Connecting is cheap on loopback and fails fast when Telnyx is down; reading
+            # waits for Telnyx to accept the message, which is the slow part.
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=30.0,
+            ),
+        )
+
+    def send(
+        self,
+        from_: str,
+        to: str,
+        text: str,
+        media_urls: list[str] | None = None,
+        webhook_url: str | None = None,
+    ) -> SendResult:
+        """Send one message; raise RateLimited/TransientError/PermanentError/OptedOut on failure."""
+        body: dict[str, Any] = {"from": from_, "to": to, "type": "MMS" if media_urls else "SMS"}
+        if text:
+            body["text"] = text
+        if media_urls:
+            body["media_urls"] = list(media_urls)
+        if self.messaging_profile_id:
+            body["messaging_profile_id"] = self.messaging_profile_id
+        if webhook_url:
+            body["webhook_url"] = webhook_url
+        try:
+            response = self._http.post(self._url, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing reached Telnyx: safe to retry.
+            raise TransientError("connect", type(exc).__name__, str(exc) or None) from exc
+        except httpx.WriteTimeout as exc:
+            raise TransientError("timeout", "WriteTimeout", str(exc) or None) from exc
+        except httpx.TimeoutException as exc:
+            # The request went out; Telnyx may have accepted it before we gave up waiting.
+            raise TransientError("timeout", type(exc).__name__, str(exc) or None, maybe_sent=True) from exc
+        except httpx.TransportError as exc:
+            raise TransientError("connection", type(exc).__name__, str(exc) or None, maybe_sent=True) from exc
+        if response.status_code == 200 or response.status_code == 201:
+            return _parse_success(response)
+        raise _error_for(response)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> TelnyxClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _parse_success(response: httpx.Response) -> SendResult:
+    try:
+        data = response.json()["data"]
+        message_id = str(data["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        # A 2xx means Telnyx took the message; we just cannot tell which id it got.
+        raise TransientError(
+            "bad_response",
+            "Unreadable success response",
+            response.text[:200],
+            response.status_code,
+            maybe_sent=True,
+        ) from exc
+    recipients = data.get("to") or [{}]
+    status = (recipients[0] or {}).get("status") or "queued"
+    cost_obj = data.get("cost") or {}
+    return SendResult(
+        provider_message_id=message_id,
+        status=str(status),
+        parts=int(data.get("parts") or 1),
+        cost=_decimal(cost_obj.get("amount")),
+        currency=cost_obj.get("currency"),
+    )
+
+
+def _decimal(value: object) -> Decimal | None:
+    # The spec says string, some examples show a number: str() keeps floats exact-looking.
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _errors(response: httpx.Response) -> list[dict[str, Any]]:
+    try:
+        errors = response.json().get("errors")
+    except (ValueError, AttributeError):
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def _error_for(response: httpx.Response) -> ProviderError:
+    status = response.status_code
+    errors = _errors(response)
+    first = errors[0] if errors else {}
+    code = str(first["code"]) if first.get("code") is not None else None
+    title = first.get("title") or response.reason_phrase or None
+    detail = first.get("detail") or (None if errors else response.text[:200] or None)
+    if status == 429:
+        return RateLimited(_retry_after(response), code or "10011", title, detail, status)
+    if status >= 500:
+        # A gateway timeout means the upstream may still have processed the message.
+        return TransientError(code, title, detail, status, maybe_sent=status == 504)
+    if any(str(e.get("code")) == OPTED_OUT_CODE for e in errors):
+        opt = next(e for e in errors if str(e.get("code")) == OPTED_OUT_CODE)
+        return OptedOut(OPTED_OUT_CODE, opt.get("title"), opt.get("detail"), status)
+    if status == 408:
+        return TransientError(code or "10008", title, detail, status)
+    return PermanentError(code, title, detail, status)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    for header in ("x-ratelimit-reset", "retry-after"):
+        raw = response.headers.get(header)
+        if raw:
+            try:
+                return max(0.0, float(raw))
+            except ValueError:
+                continue
+    return 1.0
