@@ -1,0 +1,111 @@
+"""Browser journeys: the real app under gunicorn on loopback, driven in Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+from tests.conftest import make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            with urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def e2e_env():
+    """Environment for the live processes: their own database and Redis db number."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    app = make_app(f"koinonia_e2e_{worker}")
+    port = free_port()
+    redis_url = os.environ["TEST_REDIS_URL"].rsplit("/", 1)[0] + "/1"
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "e2e-secret-key-0123456789",
+        "KOINONIA_ENV": "development",
+        "APP_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_FORMAT": "console",
+        "PORT": str(port),
+    }
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_server(e2e_env):
+    """gunicorn serving the app, as `make dev` runs it."""
+    port = e2e_env["PORT"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=e2e_env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/health", proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture
+def sign_in(page, base_url):
+    """Sign in through the login form as the given demo user."""
+
+    def _sign_in(email: str = "admin@example.org", password: str = "koinonia-demo"):
+        page.goto(f"{base_url}/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state("networkidle")
+
+    return _sign_in
