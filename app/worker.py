@@ -13,6 +13,7 @@ from flask import Flask
 from rq import Worker
 
 from app.extensions import QUEUE_NAMES, db, rds
+from app.periodic import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -35,5 +36,13 @@ def run(app: Flask, queue_names: list[str] | None = None, *, burst: bool = False
     db.engine.dispose()
     worker = KoinoniaWorker(queues, connection=rds.client)
     log.info("worker starting", extra={"queues": names})
-    ok = worker.work(with_scheduler=True, burst=burst, logging_level=app.config.get("LOG_LEVEL", "INFO"))
+    ticker = None
+    if not burst:
+        ticker = Ticker({n: rds.queue(n) for n in QUEUE_NAMES})
+        ticker.start()
+    try:
+        ok = worker.work(with_scheduler=True, burst=burst, logging_level=app.config.get("LOG_LEVEL", "INFO"))
+    finally:
+        if ticker:
+            ticker.stop()
     return 0 if ok or not burst else 1

@@ -42,6 +42,11 @@ def recreate_database(name: str) -> str:
     return database_url(name)
 
 
+def run_slot() -> str:
+    """Names this run's databases, so that parallel runs on one server keep apart (TEST_SLOT)."""
+    return os.environ.get("TEST_SLOT") or os.environ.get("PYTEST_XDIST_WORKER") or "main"
+
+
 def make_app(db_name: str):
     """An app bound to `db_name`, migrated to head and seeded with the demo data."""
     from flask_migrate import upgrade
@@ -69,8 +74,7 @@ def make_app(db_name: str):
 def app():
     """The application, on a freshly migrated and seeded test database."""
     _require_env("TEST_REDIS_URL")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    application = make_app(f"koinonia_test_{worker}")
+    application = make_app(f"koinonia_test_{run_slot()}")
     yield application
     with application.app_context():
         _db.engine.dispose()

@@ -12,7 +12,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import make_app, run_slot
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -46,12 +46,22 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 @pytest.fixture(scope="session")
-def e2e_env():
+def simulator():
+    """The Telnyx simulator the live app sends through; its webhooks go to the live app."""
+    from app.delivery.simserver import Simulator
+
+    with Simulator(webhook_delay_ms=200) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def e2e_env(simulator):
     """Environment for the live processes: their own database and Redis db number."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    app = make_app(f"koinonia_e2e_{worker}")
+    app = make_app(f"koinonia_e2e_{run_slot()}")
     port = free_port()
-    redis_url = os.environ["TEST_REDIS_URL"].rsplit("/", 1)[0] + "/1"
+    # The Redis database after the one the integration tests flush.
+    base, _, number = os.environ["TEST_REDIS_URL"].rpartition("/")
+    redis_url = f"{base}/{int(number or 0) + 1}"
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -61,7 +71,11 @@ def e2e_env():
         "APP_BASE_URL": f"http://127.0.0.1:{port}",
         "LOG_FORMAT": "console",
         "PORT": str(port),
+        "SMS_PROVIDER": "simulator",
+        "TELNYX_API_BASE": simulator.api_base,
+        "TELNYX_PUBLIC_KEY": simulator.public_key_b64,
     }
+    simulator.webhook_url = f"http://127.0.0.1:{port}/webhooks/telnyx"
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -70,20 +84,26 @@ def e2e_env():
 
 @pytest.fixture(scope="session")
 def live_server(e2e_env):
-    """gunicorn serving the app, as `make dev` runs it."""
+    """gunicorn serving the app and one RQ worker, as `make dev` runs them."""
     port = e2e_env["PORT"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT,
         env=e2e_env,
     )
+    worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=e2e_env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/health", proc)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        for p in (proc, worker):
+            p.terminate()
+        for p in (proc, worker):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 @pytest.fixture(scope="session")

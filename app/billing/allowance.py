@@ -1,0 +1,95 @@
+"""Monthly segment allowances: what a church may still send this period.
+
+The composer asks `check(church, segments)` before a broadcast is created, the worker asks
+again before each batch, and the worker records what the provider accepted with
+`record_usage(church_id, segments)` (one upsert per batch into `usage_periods`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import Church, UsagePeriod
+
+# Plans and their monthly segment allowances. Stripe price ids come from STRIPE_PRICE_IDS.
+PLANS: dict[str, dict] = {
+    "starter": {"name": "Starter", "segments": 1_000, "price": "$29/month"},
+    "growth": {"name": "Growth", "segments": 5_000, "price": "$79/month"},
+    "ministry": {"name": "Ministry", "segments": 20_000, "price": "$199/month"},
+}
+DEFAULT_PLAN = "starter"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    allowance: int
+    used: int
+    requested: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.allowance - self.used, 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.used + self.requested <= self.allowance
+
+    @property
+    def percent_used(self) -> int:
+        return min(100, round(100 * self.used / self.allowance)) if self.allowance else 100
+
+    @property
+    def reason(self) -> str | None:
+        if self.ok:
+            return None
+        return (
+            f"This needs {self.requested:,} segments but only {self.remaining:,} of this month's "
+            f"{self.allowance:,} are left."
+        )
+
+
+def monthly_allowance(church: Church) -> int:
+    if church.sms_quota is not None:
+        return church.sms_quota
+    return PLANS.get(church.plan, PLANS[DEFAULT_PLAN])["segments"]
+
+
+def period_bounds(today: date | None = None) -> tuple[date, date]:
+    """The billing period containing `today`: the calendar month (UTC), end exclusive."""
+    today = today or datetime.now(UTC).date()
+    start = today.replace(day=1)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+def segments_used(church_id: int, today: date | None = None) -> int:
+    start, _ = period_bounds(today)
+    used = db.session.scalar(
+        select(UsagePeriod.segments_used).where(UsagePeriod.church_id == church_id, UsagePeriod.period_start == start)
+    )
+    return used or 0
+
+
+def check(church: Church, segments: int = 0) -> Allowance:
+    """The church's allowance this period, and whether `segments` more still fit."""
+    return Allowance(allowance=monthly_allowance(church), used=segments_used(church.id), requested=segments)
+
+
+def record_usage(church_id: int, segments: int, today: date | None = None) -> None:
+    """Add segments accepted by the provider to this period's usage (one upsert)."""
+    if segments <= 0:
+        return
+    start, end = period_bounds(today)
+    db.session.execute(
+        text(
+            "INSERT INTO usage_periods (church_id, period_start, period_end, segments_used) "
+            "VALUES (:church_id, :start, :end, :n) "
+            "ON CONFLICT (church_id, period_start) DO UPDATE "
+            "SET segments_used = usage_periods.segments_used + excluded.segments_used"
+        ),
+        {"church_id": church_id, "start": start, "end": end, "n": segments},
+    )

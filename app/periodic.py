@@ -1,0 +1,61 @@
+"""Periodic jobs run by the workers: sweeps, reapers, schedule ticks.
+
+Each entry names a function (dotted path), its interval in seconds and its queue. Every worker
+process runs a ticker thread; before enqueuing an entry it takes a Redis key with SET NX EX
+for the interval, so an entry runs once per interval however many workers there are.
+Domains add their entries to PERIODIC.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from rq import Queue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    func: str  # dotted path of a job function taking no arguments
+    every: int  # seconds
+    queue: str = "low"
+    timeout: int = 300
+
+
+PERIODIC: list[Periodic] = [
+    # e.g. Periodic("app.broadcasts.tasks.reap_stale_claims", every=60),
+]
+
+
+def tick(queues: dict[str, Queue], entries: list[Periodic] | None = None) -> list[str]:
+    """Enqueue every entry whose interval has passed; return the names enqueued."""
+    enqueued = []
+    for entry in PERIODIC if entries is None else entries:
+        queue = queues[entry.queue]
+        # The lock lives slightly less than the interval so the next tick is not skipped.
+        if queue.connection.set(f"koinonia:periodic:{entry.func}", "1", nx=True, ex=max(entry.every - 1, 1)):
+            queue.enqueue(entry.func, job_timeout=entry.timeout, result_ttl=0, failure_ttl=86400)
+            enqueued.append(entry.func)
+    return enqueued
+
+
+class Ticker(threading.Thread):
+    """Calls tick() every second until stopped."""
+
+    def __init__(self, queues: dict[str, Queue], interval: float = 1.0) -> None:
+        super().__init__(name="koinonia-ticker", daemon=True)
+        self.queues, self.interval = queues, interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            try:
+                tick(self.queues)
+            except Exception:  # a Redis blip must not kill the thread
+                log.exception("periodic tick failed")
+
+    def stop(self) -> None:
+        self._stop_event.set()
