@@ -93,3 +93,27 @@ def record_usage(church_id: int, segments: int, today: date | None = None) -> No
         ),
         {"church_id": church_id, "start": start, "end": end, "n": segments},
     )
+
+
+PAST_DUE_GRACE_DAYS = 7
+
+
+def sending_blocked_reason(church: Church, now: datetime | None = None) -> str | None:
+    """Why new broadcasts are refused for this church right now, or None.
+
+    A subscription that has been past due for longer than the grace period blocks new
+    broadcasts; replies in the inbox keep working.
+    """
+    from app.models import Subscription
+
+    sub = db.session.scalar(select(Subscription).where(Subscription.church_id == church.id))
+    if sub is None or sub.status != "past_due" or sub.past_due_since is None:
+        return None
+    now = now or datetime.now(UTC)
+    days = (now - sub.past_due_since).days
+    if days < PAST_DUE_GRACE_DAYS:
+        return None
+    return (
+        f"Payment has been overdue for {days} days, so new broadcasts are paused. "
+        "Update the payment method in Billing to send again; replies still work."
+    )

@@ -1,0 +1,61 @@
+"""Phone numbers as people type them, to E.164 as Telnyx wants them.
+
+`normalize_phone("(312) 555-0142", "US")` → "+13125550142". Parsing happens in the church's
+country, so local formats work; numbers written with a leading + (or 00) keep their own country.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_DIGITS = re.compile(r"\D+")
+
+
+class PhoneError(ValueError):
+    """The input is not a phone number we can text; the message says why, for the person typing it."""
+
+
+def normalize_phone(raw: str | None, country: str = "US") -> str:
+    """Parse `raw` in `country` and return E.164; raise PhoneError with a readable reason."""
+    text = (raw or "").strip()
+    if not text:
+        raise PhoneError("Enter a phone number.")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, country.upper())
+    except phonenumbers.NumberParseException:
+        raise PhoneError(f"“{raw}” is not a phone number.") from None
+    if not phonenumbers.is_possible_number(number):
+        raise PhoneError(f"“{raw}” has the wrong number of digits for a phone number.")
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneError(f"“{raw}” is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalize(raw: str | None, country: str = "US") -> str | None:
+    """normalize_phone, or None when the input is not a valid number."""
+    try:
+        return normalize_phone(raw, country)
+    except PhoneError:
+        return None
+
+
+def format_national(e164: str | None) -> str:
+    """+13125550142 → (312) 555-0142 for display; other countries in international format."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmts = phonenumbers.PhoneNumberFormat
+    fmt = fmts.NATIONAL if number.country_code == 1 else fmts.INTERNATIONAL
+    return phonenumbers.format_number(number, fmt)
+
+
+def digits(text: str | None) -> str:
+    """Only the digits of `text` (for searching phones typed in any format)."""
+    return _DIGITS.sub("", text or "")
