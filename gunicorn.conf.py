@@ -2,7 +2,14 @@
 
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
+
+# Prometheus counters from every gunicorn worker are merged through files in this directory.
+# It must be set before a worker imports prometheus_client, hence here and not in the app.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="koinonia-metrics-")
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
@@ -27,3 +34,14 @@ def on_starting(server):
     except ConfigError as exc:
         print(f"koinonia: configuration error: {exc}", file=sys.stderr)
         sys.exit(1)
+    # Counters left by a previous run would be added to this one's.
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the merged metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

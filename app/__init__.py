@@ -59,7 +59,16 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     _install_request_hooks(app)
+    _install_observability(app)
     return app
+
+
+def _install_observability(app: Flask) -> None:
+    from app.metrics import init_metrics, install_slow_query_log
+
+    init_metrics(app)
+    with app.app_context():
+        install_slow_query_log(db.engine, app.config["SLOW_QUERY_MS"])
 
 
 def _configure_login() -> None:

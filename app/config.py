@@ -117,7 +117,18 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "STRIPE_PRICE_IDS": _price_ids(env),
         "LOG_LEVEL": log_level,
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("json", "console"), "json"),
+        "SLOW_QUERY_MS": _positive_int(env, "SLOW_QUERY_MS", 250),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
     }
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
 
 
 class Config:
