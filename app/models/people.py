@@ -13,9 +13,32 @@ CONSENT_ACTIONS = ("opt_in", "opt_out")
 CONSENT_SOURCES = ("keyword", "import", "form", "provider_block", "admin", "api")
 
 
+# What member search matches names against; the trigram index in migration 0002 is on this exact expression.
+MEMBER_NAME_SQL = "(first_name || ' ' || last_name)"
+
+
 class Member(IdMixin, TimestampMixin, TenantMixin, Base):
     __tablename__ = "members"
-    __table_args__ = (Index("uq_members_church_id_phone_e164", "church_id", "phone_e164", unique=True),)
+    __table_args__ = (
+        Index("uq_members_church_id_phone_e164", "church_id", "phone_e164", unique=True),
+        # Search (pg_trgm) and one keyset index per list sort; see migrations/versions/0002_people.py.
+        Index("ix_members_name_trgm", text(f"{MEMBER_NAME_SQL} gin_trgm_ops"), postgresql_using="gin"),
+        Index("ix_members_email_trgm", "email", postgresql_using="gin", postgresql_ops={"email": "gin_trgm_ops"}),
+        Index(
+            "ix_members_phone_trgm",
+            "phone_e164",
+            postgresql_using="gin",
+            postgresql_ops={"phone_e164": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_members_church_id_name",
+            "church_id",
+            func.lower(text("last_name")),
+            func.lower(text("first_name")),
+            "id",
+        ),
+        Index("ix_members_church_id_created_at", "church_id", "created_at", "id"),
+    )
 
     first_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     last_name: Mapped[str] = mapped_column(String(100), default="", server_default="")

@@ -1,13 +1,142 @@
-"""Church settings."""
+"""Church settings: an index of sections, and the branches and sending numbers section.
 
-from flask import render_template
+Other domains add their own section to templates/settings/index.html (one card each).
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.auth.decorators import ADMINS, role_required
-from app.settings import bp
+from app.errors import Conflict
+from app.extensions import db
+from app.models import Branch, PhoneNumber
+from app.settings import bp, services
+from app.settings.forms import NUMBER_TYPE_LABELS, BranchForm, NumberForm
+from app.tenancy import get_branch_or_404, get_or_404, scoped
 
 
 @bp.get("/settings")
 @role_required(*ADMINS)
 def index():
-    """Church settings."""
-    return render_template("placeholder.html", title="Settings")
+    """Church settings: one card per section."""
+    branches, unassigned = services.branches_with_numbers(current_user.church_id)
+    return render_template(
+        "settings/index.html", branches=branches, unassigned=unassigned, number_types=NUMBER_TYPE_LABELS
+    )
+
+
+@bp.get("/settings/branches")
+@role_required(*ADMINS)
+def branches():
+    """Branches and the numbers they send from."""
+    branches, unassigned = services.branches_with_numbers(current_user.church_id)
+    return render_template(
+        "settings/branches.html", branches=branches, unassigned=unassigned, number_types=NUMBER_TYPE_LABELS
+    )
+
+
+def _branch_form_page(form: BranchForm, branch: Branch | None):
+    if form.validate_on_submit():
+        try:
+            saved = services.save_branch(current_user, branch, form.name.data, form.address.data)
+        except Conflict as err:
+            db.session.rollback()
+            form.name.errors = [*form.name.errors, err.message]
+        else:
+            db.session.commit()
+            flash(f"Branch “{saved.name}” saved.", "success")
+            return redirect(url_for("settings.branches"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("settings/branch_form.html", form=form, branch=branch), status
+
+
+@bp.route("/settings/branches/new", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def new_branch():
+    """Add a branch (a campus or location)."""
+    return _branch_form_page(BranchForm(), None)
+
+
+@bp.route("/settings/branches/<int:branch_id>/edit", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def edit_branch(branch_id: int):
+    """Rename a branch or change its address."""
+    branch = get_branch_or_404(branch_id)
+    return _branch_form_page(BranchForm(obj=branch), branch)
+
+
+@bp.route("/settings/branches/<int:branch_id>/delete", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def delete_branch(branch_id: int):
+    """Ask, then delete a branch (members and numbers stay, without a branch)."""
+    branch = get_branch_or_404(branch_id)
+    if request.method == "POST":
+        name = branch.name
+        services.delete_branch(current_user, branch)
+        db.session.commit()
+        flash(f"Branch “{name}” deleted.", "success")
+        return redirect(url_for("settings.branches"))
+    what = f"the branch “{branch.name}”"
+    note = "Its members and its sending number stay, without a branch."
+    action = url_for("settings.delete_branch", branch_id=branch.id)
+    return render_template("settings/confirm_delete.html", what=what, note=note, action=action)
+
+
+def _number_form(number: PhoneNumber | None = None) -> NumberForm:
+    branches = db.session.scalars(scoped(Branch).order_by(Branch.name)).all()
+    form = NumberForm(obj=number, country=current_user.church.country or "US", branches=branches)
+    if number is not None and request.method == "GET":
+        form.branch_id.data = number.branch_id or 0
+    elif request.method == "GET" and request.args.get("branch", type=int):
+        form.branch_id.data = request.args.get("branch", type=int)
+    return form
+
+
+def _number_form_page(form: NumberForm, number: PhoneNumber | None):
+    if form.validate_on_submit():
+        try:
+            saved = services.save_number(
+                current_user, number, form.e164.data, form.number_type.data, form.branch_id.data or None
+            )
+        except Conflict as err:
+            db.session.rollback()
+            form.e164.errors = [*form.e164.errors, err.message]
+        else:
+            db.session.commit()
+            flash(f"Number {saved.e164} saved.", "success")
+            return redirect(url_for("settings.branches"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("settings/number_form.html", form=form, number=number), status
+
+
+@bp.route("/settings/numbers/new", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def new_number():
+    """Add a sending number, church-wide or for one branch."""
+    return _number_form_page(_number_form(), None)
+
+
+@bp.route("/settings/numbers/<int:number_id>/edit", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def edit_number(number_id: int):
+    """Change a number's type or branch."""
+    number = get_or_404(PhoneNumber, number_id)
+    return _number_form_page(_number_form(number), number)
+
+
+@bp.route("/settings/numbers/<int:number_id>/delete", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def delete_number(number_id: int):
+    """Ask, then remove a sending number."""
+    number = get_or_404(PhoneNumber, number_id)
+    if request.method == "POST":
+        services.delete_number(current_user, number)
+        db.session.commit()
+        flash(f"Number {number.e164} removed.", "success")
+        return redirect(url_for("settings.branches"))
+    what = f"the number {number.e164}"
+    note = "Texts can no longer be sent from it; conversations on it stay in the inbox."
+    action = url_for("settings.delete_number", number_id=number.id)
+    return render_template("settings/confirm_delete.html", what=what, note=note, action=action)

@@ -1,0 +1,109 @@
+"""Forms for members and groups. The member form is also what validates the phone field inline."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from app.models import Church, Member
+from app.people.phones import PhoneError, format_national, normalize_phone
+from app.people.services import MemberInput, phone_owner
+
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("pt", "Portuguese"),
+    ("ko", "Korean"),
+    ("zh", "Chinese"),
+    ("vi", "Vietnamese"),
+    ("tl", "Tagalog"),
+    ("sw", "Swahili"),
+    ("yo", "Yoruba"),
+]
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as checkboxes (the .checkbox-list look), coerced to ids."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class MemberForm(FlaskForm):
+    """Create and edit a member. Opt-out is not a field: only the member can opt back in (START)."""
+
+    first_name = StringField("First name", validators=[DataRequired("Enter a first name."), Length(max=100)])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
+    phone = StringField(
+        "Mobile phone",
+        validators=[DataRequired("Enter a phone number.")],
+        render_kw={"type": "tel", "autocomplete": "tel", "inputmode": "tel"},
+    )
+    email = EmailField(
+        "Email",
+        validators=[Optional(), Email("Enter an email address like name@example.org.", check_deliverability=False)],
+    )
+    branch_id = SelectField("Branch", coerce=int, validators=[Optional()])
+    group_ids = CheckboxListField("Groups", coerce=int, validators=[Optional()])
+    language = SelectField("Preferred language", choices=LANGUAGES, default="en")
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)], render_kw={"rows": 4})
+
+    def __init__(self, *args, church: Church, member: Member | None = None, branches=(), groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.church = church
+        self.member = member
+        self.phone_e164: str | None = None
+        self.branch_id.choices = [(0, "No branch")] + [(b.id, b.name) for b in branches]
+        self.group_ids.choices = [(g.id, g.name) for g in groups]
+
+    def validate_phone(self, field: StringField) -> None:
+        """A number we can text, in the church's country, not already someone else's here."""
+        try:
+            e164 = normalize_phone(field.data, self.church.country or "US")
+        except PhoneError as err:
+            raise ValidationError(str(err)) from None
+        owner = phone_owner(self.church.id, e164, self.member.id if self.member else None)
+        if owner is not None:
+            link = url_for("people.member", member_id=owner.id)
+            raise ValidationError(
+                Markup('{} already belongs to <a href="{}">{}</a>.').format(
+                    format_national(e164), link, owner.full_name
+                )
+            )
+        self.phone_e164 = e164
+
+    def validate_field(self, name: str) -> bool:
+        """Validate one field as the full submit would (the inline HTMX check uses this)."""
+        field = self[name]
+        inline = getattr(type(self), f"validate_{name}", None)
+        return field.validate(self, [inline] if inline else [])
+
+    def to_input(self) -> MemberInput:
+        """The validated values for the service layer."""
+        return MemberInput(
+            first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "",
+            phone_e164=self.phone_e164 or "",
+            email=self.email.data or None,
+            branch_id=self.branch_id.data or None,
+            group_ids=list(self.group_ids.data or []),
+            language=self.language.data or "en",
+            notes=self.notes.data or None,
+        )
+
+
+class NoteForm(FlaskForm):
+    """A note about a member: the one change leaders may make."""
+
+    body = TextAreaField(
+        "Add a note", validators=[DataRequired("Write the note first."), Length(max=2000)], render_kw={"rows": 3}
+    )
+
+
+class GroupForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the group a name."), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})

@@ -1,0 +1,195 @@
+"""The member list as SQL: search, filters, the leader scope, keyset pages and counts.
+
+Every list of members (the /members page, a group's page, the group "add members" search, the CSV
+export and the search bench) is built here, so they share one query shape and one set of indexes
+(migration 0002): trigram GIN for search, a (church_id, sort key…, id) B-tree per sort for keyset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, or_, select
+
+from app.extensions import db
+from app.models import GroupLeader, GroupMember, Member, User
+from app.people.phones import digits, try_normalize
+from app.tenancy import scoped
+
+# Counting matches stops here: past it the list says "10,000+" instead of reading every match.
+COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
+STATUSES = ("subscribed", "opted_out")
+SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "newest": "Newest first", "oldest": "Oldest first"}
+
+# MEMBER_NAME_SQL (app.models.people), with a constant separator rather than a bound parameter:
+# PostgreSQL uses the trigram index only for the very expression it was built on.
+NAME_TEXT = Member.first_name.op("||")(literal_column("' '")).op("||")(Member.last_name)
+_PHONE_ONLY = re.compile(r"^[\d\s().+\-]+$")
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
+MAX_QUERY = 100
+MAX_WORDS = 6
+
+
+@dataclass(frozen=True)
+class MemberFilters:
+    """What the person asked the list for: parsed once from the query string, echoed into every link."""
+
+    q: str = ""
+    group_id: int | None = None
+    branch_id: int | None = None
+    status: str = ""
+    sort: str = "name"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> MemberFilters:
+        """Read ?q=&group=&branch=&status=&sort= leniently: anything malformed is ignored, never a 400."""
+        status = args.get("status", "")
+        sort = args.get("sort", "name")
+        return cls(
+            q=(args.get("q") or "").strip()[:MAX_QUERY],
+            group_id=_int(args.get("group")),
+            branch_id=_int(args.get("branch")),
+            status=status if status in STATUSES else "",
+            sort=sort if sort in SORTS else "name",
+        )
+
+    def as_args(self, **changes: Any) -> dict[str, Any]:
+        """Query-string arguments for these filters (defaults left out), with `changes` applied."""
+        values = asdict(replace(self, **changes)) if changes else asdict(self)
+        names = {"group_id": "group", "branch_id": "branch"}
+        defaults = asdict(MemberFilters())
+        return {names.get(k, k): v for k, v in values.items() if v not in (None, "") and v != defaults[k]}
+
+    @property
+    def active(self) -> bool:
+        """True when anything narrows the list (the count then is of matches, not of everyone)."""
+        return bool(self.q or self.group_id or self.branch_id or self.status)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        number = int(value) if value else None
+    except ValueError:
+        return None
+    return number if number and 0 < number < 2**63 else None
+
+
+def _like_escape(text: str) -> str:
+    return _LIKE_SPECIAL.sub(r"\\\1", text)
+
+
+def word_condition(word: str) -> ColumnElement[bool]:
+    """One typed word: inside a name or email, or, under 3 letters, at the start of a first or last name.
+
+    Trigrams need three characters, so "jo" cannot be an infix match through the index; it means
+    "a name starting with jo", which is also what people mean when they type two letters.
+    """
+    pattern = _like_escape(word.lower())
+    if len(word) >= 3:
+        return or_(NAME_TEXT.ilike(f"%{pattern}%", escape="\\"), Member.email.ilike(f"%{pattern}%", escape="\\"))
+    return or_(NAME_TEXT.ilike(f"{pattern}%", escape="\\"), NAME_TEXT.ilike(f"% {pattern}%", escape="\\"))
+
+
+def is_phone_search(q: str) -> bool:
+    """A search for a phone (3+ digits and phone punctuation only): always a sparse, index-led lookup."""
+    q = q.strip()
+    return bool(_PHONE_ONLY.match(q)) and len(digits(q)) >= 3
+
+
+def search_condition(q: str, country: str) -> ColumnElement[bool] | None:
+    """Members matching what was typed in the search box: name and email words, or a phone in any format.
+
+    A full valid number ("(312) 555-0142") is an exact lookup on the unique (church_id, phone_e164)
+    index; a fragment of 3+ digits ("0142", "+1 312") is a trigram match on the phone's digits.
+    """
+    q = q.strip()[:MAX_QUERY]
+    if not q:
+        return None
+    if _PHONE_ONLY.match(q):
+        number_digits = digits(q)
+        e164 = try_normalize(q, country) if len(number_digits) >= 7 else None
+        if e164:
+            return Member.phone_e164 == e164
+        if len(number_digits) >= 3:
+            return Member.phone_e164.like(f"%{number_digits}%")
+    return and_(*(word_condition(word) for word in q.split()[:MAX_WORDS]))
+
+
+def leader_scope(user: User) -> ColumnElement[bool] | None:
+    """Leaders see the members of the groups they lead; owners and admins see everyone (None)."""
+    if user.role != "leader":
+        return None
+    led = (
+        select(GroupMember.member_id)
+        .join(GroupLeader, GroupLeader.group_id == GroupMember.group_id)
+        .where(GroupLeader.user_id == user.id, GroupMember.member_id == Member.id)
+    )
+    return exists(led)
+
+
+def in_group(group_id: int) -> ColumnElement[bool]:
+    return exists(
+        select(GroupMember.member_id).where(GroupMember.group_id == group_id, GroupMember.member_id == Member.id)
+    )
+
+
+def member_conditions(
+    actor: User, filters: MemberFilters, *, not_in_group_id: int | None = None
+) -> list[ColumnElement[bool]]:
+    """What narrows the church's members to this list: the leader scope, the search and the filters."""
+    conditions: list[ColumnElement[bool] | None] = [
+        leader_scope(actor),
+        search_condition(filters.q, actor.church.country or "US"),
+    ]
+    if filters.group_id:
+        conditions.append(in_group(filters.group_id))
+    if not_in_group_id:
+        conditions.append(~in_group(not_in_group_id))
+    if filters.branch_id:
+        conditions.append(Member.branch_id == filters.branch_id)
+    if filters.status == "opted_out":
+        conditions.append(Member.opted_out_at.is_not(None))
+    elif filters.status == "subscribed":
+        conditions.append(Member.opted_out_at.is_(None))
+    return [c for c in conditions if c is not None]
+
+
+def member_select(actor: User, filters: MemberFilters, *, not_in_group_id: int | None = None) -> Select:
+    """SELECT members of the actor's church, visible to the actor, matching `filters` (no order, no limit)."""
+    conditions = member_conditions(actor, filters, not_in_group_id=not_in_group_id)
+    return scoped(Member, actor.church_id).where(*conditions)
+
+
+@dataclass(frozen=True)
+class MemberCount:
+    """How many members a list holds; `capped` means "at least value" (the count stopped there)."""
+
+    value: int
+    capped: bool = False
+
+
+def count_members(actor: User, filters: MemberFilters) -> MemberCount:
+    """The list's total, as cheaply as it can be known exactly enough.
+
+    Everyone: an index-only scan of (church_id), about 1 MB per 100,000 members. One group: an
+    index-only scan of group_members' primary key. Anything narrower stops counting at a cap
+    (1,000 for a search, 10,000 for filters) and the page says "1,000+": nobody needs the exact
+    size of a broad search, and the count must not cost more than the page it describes.
+    """
+    only_group = filters.group_id and not (filters.q or filters.branch_id or filters.status)
+    if actor.role != "leader" and not filters.active:
+        stmt = select(func.count()).select_from(Member).where(Member.church_id == actor.church_id)
+        return MemberCount(db.session.scalar(stmt) or 0)
+    if actor.role != "leader" and only_group:
+        stmt = select(func.count()).where(
+            GroupMember.church_id == actor.church_id, GroupMember.group_id == filters.group_id
+        )
+        return MemberCount(db.session.scalar(stmt) or 0)
+    cap = SEARCH_COUNT_CAP if filters.q else COUNT_CAP
+    matches = member_select(actor, filters).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
+    value = db.session.scalar(select(func.count()).select_from(matches)) or 0
+    return MemberCount(min(value, cap), value > cap)

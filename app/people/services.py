@@ -1,0 +1,328 @@
+"""Members: the list, create / edit / delete, notes and bulk actions, with who may do what checked here.
+
+Routes stay thin and templates only hide buttons; the rule itself lives in these functions, so a
+leader who crafts a POST by hand meets the same PermissionDenied as the one who clicks.
+Services take the acting user and plain values (no `request`), so tests, jobs and the bench call them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Conflict, PermissionDenied, ValidationError
+from app.extensions import db
+from app.models import AuditLog, Branch, ConsentEvent, Group, GroupMember, Member, User
+from app.people.keyset import PAGE_SIZE, keyset_page
+from app.people.queries import (
+    MemberCount,
+    MemberFilters,
+    count_members,
+    is_phone_search,
+    leader_scope,
+    member_conditions,
+)
+from app.tenancy import scoped
+
+ADMIN_ROLES = ("owner", "admin")
+MAX_BULK = 1000
+MAX_NOTE = 2000
+
+
+def is_admin(actor: User) -> bool:
+    return actor.role in ADMIN_ROLES
+
+
+def require_admin(actor: User) -> None:
+    """Owners and admins manage members; leaders only read them and add notes."""
+    if not is_admin(actor):
+        raise PermissionDenied("Only owners and admins can change members.")
+
+
+def can_see_member(actor: User, member: Member) -> bool:
+    """Admins see every member of their church; a leader sees members of the groups they lead."""
+    if member.church_id != actor.church_id:
+        return False
+    scope = leader_scope(actor)
+    if scope is None:
+        return True
+    return bool(db.session.scalar(select(literal(True)).where(Member.id == member.id, scope)))
+
+
+def require_visible(actor: User, member: Member) -> None:
+    if not can_see_member(actor, member):
+        raise PermissionDenied("This member is not in a group you lead.")
+
+
+# --- the list -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as a list row shows it: with group and branch names loaded in two queries per page."""
+
+    member: Member
+    groups: list[str] = field(default_factory=list)
+    branch: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberList:
+    filters: MemberFilters
+    rows: list[MemberRow]
+    next_cursor: str | None
+    prev_cursor: str | None
+    total: MemberCount | None
+
+
+def list_members(
+    actor: User,
+    filters: MemberFilters,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    with_total: bool = True,
+    not_in_group_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> MemberList:
+    """One keyset page of the members `actor` may see that match `filters` (the count only when asked)."""
+    conditions = member_conditions(actor, filters, not_in_group_id=not_in_group_id)
+    sparse = is_phone_search(filters.q)
+    page = keyset_page(
+        conditions, filters.sort, actor.church_id, after=after, before=before, limit=limit, sparse=sparse
+    )
+    total = count_members(actor, filters) if with_total and not not_in_group_id else None
+    return MemberList(filters, decorate(actor.church_id, page.rows), page.next_cursor, page.prev_cursor, total)
+
+
+def decorate(church_id: int, members: Sequence[Member]) -> list[MemberRow]:
+    """Attach group and branch names to a page of members (one query each, not one per row)."""
+    if not members:
+        return []
+    ids = [m.id for m in members]
+    groups: dict[int, list[str]] = defaultdict(list)
+    pairs = db.session.execute(
+        select(GroupMember.member_id, Group.name)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.church_id == church_id, GroupMember.member_id.in_(ids))
+        .order_by(Group.name)
+    )
+    for member_id, name in pairs:
+        groups[member_id].append(name)
+    branch_ids = {m.branch_id for m in members if m.branch_id}
+    branches = {}
+    if branch_ids:
+        branches = dict(db.session.execute(select(Branch.id, Branch.name).where(Branch.id.in_(branch_ids))).all())
+    return [MemberRow(m, groups[m.id], branches.get(m.branch_id)) for m in members]
+
+
+# --- one member ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MemberInput:
+    """What the member form collects, already validated and normalised (phone in E.164)."""
+
+    first_name: str
+    last_name: str
+    phone_e164: str
+    email: str | None = None
+    branch_id: int | None = None
+    group_ids: list[int] = field(default_factory=list)
+    language: str = "en"
+    notes: str | None = None
+
+
+def phone_owner(church_id: int, e164: str, exclude_id: int | None = None) -> Member | None:
+    """The member of this church who already has this number (other than `exclude_id`)."""
+    stmt = scoped(Member, church_id).where(Member.phone_e164 == e164)
+    if exclude_id:
+        stmt = stmt.where(Member.id != exclude_id)
+    return db.session.scalar(stmt)
+
+
+def _own_ids(model: type, church_id: int, ids: Iterable[int]) -> list[int]:
+    """The ids among `ids` that are rows of this church (ids from a form are never trusted)."""
+    wanted = {int(i) for i in ids}
+    if not wanted:
+        return []
+    return list(db.session.scalars(select(model.id).where(model.church_id == church_id, model.id.in_(wanted))))
+
+
+def _apply(member: Member, data: MemberInput, church_id: int) -> None:
+    member.first_name = data.first_name.strip()
+    member.last_name = data.last_name.strip()
+    member.phone_e164 = data.phone_e164
+    member.email = (data.email or "").strip().lower() or None
+    member.branch_id = data.branch_id if data.branch_id and _own_ids(Branch, church_id, [data.branch_id]) else None
+    member.language = data.language or "en"
+    member.notes = (data.notes or "").strip() or None
+
+
+def _set_groups(member: Member, group_ids: Iterable[int]) -> None:
+    """Make the member's groups exactly `group_ids` (set-based: one delete, one insert)."""
+    wanted = _own_ids(Group, member.church_id, group_ids)
+    db.session.execute(
+        delete(GroupMember).where(GroupMember.member_id == member.id, GroupMember.group_id.not_in(wanted or [0]))
+    )
+    if wanted:
+        rows = [{"church_id": member.church_id, "group_id": g, "member_id": member.id} for g in wanted]
+        db.session.execute(pg_insert(GroupMember).values(rows).on_conflict_do_nothing())
+
+
+def _flush_or_conflict(member: Member) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        # Two people saved the same number at once; the form's own check saw neither. The session
+        # still holds the unsaved change, so look the owner up without flushing it again.
+        with db.session.no_autoflush:
+            owner = phone_owner(member.church_id, member.phone_e164 or "", member.id)
+        name = owner.full_name if owner else "another member"
+        raise Conflict(f"This number already belongs to {name}.", details={"member_id": owner and owner.id}) from exc
+
+
+def create_member(actor: User, data: MemberInput) -> Member:
+    """Add a member typed in by staff; the consent ledger records who added them and how."""
+    require_admin(actor)
+    now = datetime.now(UTC)
+    member = Member(church_id=actor.church_id, consent_source="form", consent_at=now)
+    _apply(member, data, actor.church_id)
+    db.session.add(member)
+    _flush_or_conflict(member)
+    _set_groups(member, data.group_ids)
+    db.session.add(
+        ConsentEvent(
+            church_id=actor.church_id,
+            member_id=member.id,
+            action="opt_in",
+            source="form",
+            user_id=actor.id,
+            detail=f"Added on the member form by {actor.display_name}",
+        )
+    )
+    audit(actor, "member.create", member.id)
+    return member
+
+
+def update_member(actor: User, member: Member, data: MemberInput) -> Member:
+    """Save the member form. Opt-out state is not part of it: only the member can opt back in (START)."""
+    require_admin(actor)
+    _apply(member, data, actor.church_id)
+    _flush_or_conflict(member)
+    _set_groups(member, data.group_ids)
+    audit(actor, "member.update", member.id)
+    return member
+
+
+def delete_member(actor: User, member: Member) -> None:
+    """Delete a member; their sends stay in broadcast history without the link (ON DELETE SET NULL)."""
+    require_admin(actor)
+    audit(actor, "member.delete", member.id, name=member.full_name)
+    db.session.delete(member)
+    db.session.flush()
+
+
+def add_note(actor: User, member: Member, text: str) -> None:
+    """Append a dated, signed note; the one change leaders may make to the members they see."""
+    require_visible(actor, member)
+    body = (text or "").strip()
+    if not body:
+        raise ValidationError("Write the note first.")
+    if len(body) > MAX_NOTE:
+        raise ValidationError(f"Keep a note under {MAX_NOTE} characters.")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    entry = f"[{stamp}, {actor.display_name}] {body}"
+    # One UPDATE appends, so two people adding notes at once both keep theirs.
+    joined = func.coalesce(Member.notes + "\n\n", "") + entry
+    db.session.execute(update(Member).where(Member.id == member.id).values(notes=joined))
+    db.session.refresh(member)
+    audit(actor, "member.note", member.id)
+
+
+# --- bulk ---------------------------------------------------------------------------------------
+
+
+def _bulk_ids(actor: User, member_ids: Iterable[int]) -> list[int]:
+    require_admin(actor)
+    ids = list(dict.fromkeys(int(i) for i in member_ids))
+    if not ids:
+        raise ValidationError("Select at least one member.")
+    if len(ids) > MAX_BULK:
+        raise ValidationError(f"Select at most {MAX_BULK} members at a time.")
+    return ids
+
+
+def _own_group(actor: User, group_id: int | None) -> Group:
+    group = db.session.scalar(scoped(Group, actor.church_id).where(Group.id == (group_id or 0)))
+    if group is None:
+        raise ValidationError("Choose a group.")
+    return group
+
+
+def bulk_add_to_group(actor: User, member_ids: Iterable[int], group_id: int | None) -> tuple[Group, int]:
+    """Add the selected members to a group in one INSERT … SELECT; returns the group and how many were new."""
+    ids = _bulk_ids(actor, member_ids)
+    group = _own_group(actor, group_id)
+    chosen = select(literal(actor.church_id), literal(group.id), Member.id).where(
+        Member.church_id == actor.church_id, Member.id.in_(ids)
+    )
+    stmt = (
+        pg_insert(GroupMember)
+        .from_select(["church_id", "group_id", "member_id"], chosen)
+        .on_conflict_do_nothing()
+        .returning(GroupMember.member_id)
+    )
+    added = len(db.session.execute(stmt).all())
+    audit(actor, "group.add_members", group.id, count=added)
+    return group, added
+
+
+def bulk_remove_from_group(actor: User, member_ids: Iterable[int], group_id: int | None) -> tuple[Group, int]:
+    """Take the selected members out of a group (their other groups are untouched)."""
+    ids = _bulk_ids(actor, member_ids)
+    group = _own_group(actor, group_id)
+    stmt = delete(GroupMember).where(
+        GroupMember.church_id == actor.church_id, GroupMember.group_id == group.id, GroupMember.member_id.in_(ids)
+    )
+    removed = db.session.execute(stmt).rowcount or 0
+    audit(actor, "group.remove_members", group.id, count=removed)
+    return group, removed
+
+
+def members_by_ids(actor: User, member_ids: Iterable[int]) -> list[Member]:
+    """The selected members of the actor's church, by name (for the delete confirmation)."""
+    ids = _bulk_ids(actor, member_ids)
+    stmt = scoped(Member, actor.church_id).where(Member.id.in_(ids)).order_by(Member.last_name, Member.first_name)
+    return list(db.session.scalars(stmt))
+
+
+def bulk_delete(actor: User, member_ids: Iterable[int]) -> int:
+    """Delete the selected members in one statement; returns how many went."""
+    ids = _bulk_ids(actor, member_ids)
+    stmt = delete(Member).where(Member.church_id == actor.church_id, Member.id.in_(ids))
+    deleted = db.session.execute(stmt).rowcount or 0
+    audit(actor, "member.bulk_delete", None, count=deleted)
+    return deleted
+
+
+def audit(actor: User, action: str, target_id: int | None, **detail: object) -> None:
+    """Record who changed which member or group (the audit_log table)."""
+    target_type = action.split(".", 1)[0]
+    db.session.execute(
+        insert(AuditLog).values(
+            church_id=actor.church_id,
+            user_id=actor.id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+        )
+    )

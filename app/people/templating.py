@@ -1,0 +1,28 @@
+"""Jinja filters for people pages (named member_* so they never clash with another domain's)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask_login import current_user
+
+from app.people import bp
+from app.people.phones import format_national
+
+
+@bp.app_template_filter("member_phone")
+def member_phone(value: str | None) -> str:
+    """+13125550142 → (312) 555-0142."""
+    return format_national(value) if value else ""
+
+
+@bp.app_template_filter("member_time")
+def member_time(value: datetime | None, fmt: str = "%b %-d, %Y %-I:%M %p") -> str:
+    """A stored UTC time in the signed-in church's timezone."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    tz = current_user.church.timezone if current_user.is_authenticated else "UTC"
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)

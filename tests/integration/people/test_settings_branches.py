@@ -1,0 +1,69 @@
+"""Settings: the index, branches and their sending numbers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.models import Branch, Member, PhoneNumber
+
+
+def _branch(db, church, name):
+    return db.session.scalar(select(Branch).where(Branch.church_id == church.id, Branch.name == name))
+
+
+def test_settings_index_lists_the_branches_section(client, login_as):
+    login_as("owner")
+    html = client.get("/settings").get_data(as_text=True)
+    assert "Branches and numbers" in html and 'href="/settings/branches"' in html
+    assert "Downtown" in client.get("/settings/branches").get_data(as_text=True)
+
+
+def test_branch_create_edit_delete(client, login_as, db, church):
+    login_as("owner")
+    assert client.post("/settings/branches/new", data={"name": ""}).status_code == 422
+    dup = client.post("/settings/branches/new", data={"name": "Downtown"})
+    assert dup.status_code == 422 and "already a branch called" in dup.get_data(as_text=True)
+    assert client.post("/settings/branches/new", data={"name": "Westside", "address": "1 Main St"}).status_code == 302
+    west = _branch(db, church, "Westside")
+    client.post(f"/settings/branches/{west.id}/edit", data={"name": "West Campus"})
+    assert _branch(db, church, "West Campus") is not None
+    member = Member(church_id=church.id, first_name="Stay", phone_e164="+17735557001", branch_id=west.id)
+    db.session.add(member)
+    db.session.flush()
+    assert "Delete the branch" in client.get(f"/settings/branches/{west.id}/delete").get_data(as_text=True)
+    assert client.post(f"/settings/branches/{west.id}/delete").status_code == 302
+    db.session.expire_all()
+    assert _branch(db, church, "West Campus") is None
+    assert db.session.get(Member, member.id).branch_id is None
+
+
+def test_branch_number_is_normalised_unique_and_one_per_branch(client, login_as, db, church):
+    login_as("owner")
+    downtown = _branch(db, church, "Downtown")
+    data = {"e164": "(312) 555-0177", "number_type": "long_code", "branch_id": downtown.id}
+    assert client.post("/settings/numbers/new", data=data).status_code == 302
+    number = db.session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == "+13125550177"))
+    assert number.branch_id == downtown.id and number.church_id == church.id
+    taken = client.post("/settings/numbers/new", data={**data, "e164": "+1 312 555 0200", "branch_id": 0})
+    assert taken.status_code == 422 and "already in use" in taken.get_data(as_text=True)  # Hope Chapel's
+    bad = client.post("/settings/numbers/new", data={**data, "e164": "12"})
+    assert bad.status_code == 422 and "wrong number of digits" in bad.get_data(as_text=True)
+    short = client.post("/settings/numbers/new", data={"e164": "1234", "number_type": "short_code", "branch_id": 0})
+    assert "5 or 6 digits" in short.get_data(as_text=True)
+    # A second number for the same branch takes over; the first becomes church-wide.
+    client.post("/settings/numbers/new", data={**data, "e164": "(312) 555-0178"})
+    db.session.expire_all()
+    assert db.session.get(PhoneNumber, number.id).branch_id is None
+    client.post(f"/settings/numbers/{number.id}/delete")
+    assert db.session.get(PhoneNumber, number.id) is None
+
+
+def test_leaders_are_kept_out(client, login_as):
+    login_as("leader")
+    assert client.get("/settings/branches").status_code == 403
+
+
+def test_other_churches_branches_are_not_found(client, login_as, db, church):
+    downtown = _branch(db, church, "Downtown")
+    login_as("hope")
+    assert client.get(f"/settings/branches/{downtown.id}/edit").status_code == 404
