@@ -25,6 +25,7 @@ from app.models import (
     Group,
     Keyword,
     Member,
+    MemberImport,
     PhoneNumber,
     Schedule,
     Template,
@@ -50,6 +51,7 @@ ID_PARAMS: dict[str, type] = {
     "note_id": ConversationNote,
     "keyword_id": Keyword,
     "dead_letter_id": DeadLetter,
+    "import_id": MemberImport,
 }
 
 
@@ -60,9 +62,9 @@ def current_church_id() -> int:
     return current_user.church_id
 
 
-def scoped(model: type[M]) -> Select[tuple[M]]:
-    """SELECT model rows of the current church only."""
-    return select(model).where(model.church_id == current_church_id())
+def scoped(model: type[M], church_id: int | None = None) -> Select[tuple[M]]:
+    """SELECT model rows of the current church only (or of `church_id`, for services run outside a request)."""
+    return select(model).where(model.church_id == (church_id if church_id is not None else current_church_id()))
 
 
 def get_or_404(model: type[M], obj_id: int) -> M:

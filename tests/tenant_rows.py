@@ -16,6 +16,7 @@ from app.models import (
     Group,
     Keyword,
     Member,
+    MemberImport,
     PhoneNumber,
     Schedule,
     Template,
@@ -55,6 +56,7 @@ def _build(model, church):
         ),
         Keyword: lambda: Keyword(church_id=cid, word="ISO"),
         DeadLetter: lambda: DeadLetter(church_id=cid, kind="send_batch", payload={}, error="boom"),
+        MemberImport: lambda: MemberImport(church_id=cid, filename="iso.csv", content=b"phone\n", status="done"),
     }
     if model not in builders:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a {model.__name__}")

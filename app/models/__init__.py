@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic autogenerate needs them loaded)."""
 
 from app.models.base import Base
+from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
@@ -25,6 +26,7 @@ __all__ = [
     "GroupMember",
     "Keyword",
     "Member",
+    "MemberImport",
     "PhoneNumber",
     "Schedule",
     "Subscription",
