@@ -96,3 +96,26 @@ def register_cli(app: Flask) -> None:
         summary = seed_demo(member_count)
         db.session.commit()
         click.echo(summary)
+
+    @app.cli.command("replay-dead-letters")
+    @click.option("--church", "church_id", type=int, default=None, help="Only this church's dead letters.")
+    def replay_dead_letters_command(church_id: int | None) -> None:
+        """Replay every dead letter not replayed yet (sends only what never reached the provider)."""
+        from app.ops.services import replay_pending
+
+        results = replay_pending(church_id)
+        for letter_id, outcome in results:
+            click.echo(f"dead letter {letter_id}: {outcome}")
+        click.echo(f"{len(results)} dead letter(s) replayed")
+
+    @app.cli.command("rebuild-stats")
+    @click.option("--church", "church_id", type=int, default=None, help="One church's id (default: every church).")
+    def rebuild_stats_command(church_id: int | None) -> None:
+        """Recompute daily_stats and member counts from the raw rows (one transaction per church)."""
+        from app.stats import rebuild
+
+        ids = [church_id] if church_id else db.session.scalars(select(Church.id).order_by(Church.id)).all()
+        for cid in ids:
+            days = rebuild(cid)
+            db.session.commit()
+            click.echo(f"church {cid}: {days} days rebuilt")

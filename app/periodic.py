@@ -27,6 +27,15 @@ class Periodic:
 
 PERIODIC: list[Periodic] = [
     # e.g. Periodic("app.broadcasts.tasks.reap_stale_claims", every=60),
+    # Recurring broadcasts: each due occurrence becomes one broadcast (idempotent per occurrence).
+    Periodic("app.broadcasts.schedules.run_due_schedules", every=30),
+    # Delivery engine: scheduled starts, lost claims, lost jobs, leftover webhook events.
+    Periodic("app.broadcasts.tasks.start_due_broadcasts", every=15, queue="default"),
+    Periodic("app.broadcasts.tasks.reap_stale_claims_job", every=60),
+    Periodic("app.broadcasts.tasks.resume_stalled_broadcasts", every=60),
+    Periodic("app.api.telnyx_events.sweep", every=5, queue="high", timeout=120),
+    # Member imports: fail those whose worker died, drop stale drafts, free old uploaded files.
+    Periodic("app.people.tasks.sweep_imports", every=600, queue="low"),
 ]
 
 

@@ -43,7 +43,17 @@ def _check_redis():
     return {"queues": {q.name: depth for q, depth in zip(rds.queues, results[1:], strict=True)}}
 
 
-READINESS_CHECKS = {"database": _check_database, "redis": _check_redis}
+def _check_circuit():
+    """The provider circuit: reported, never failing readiness (see ready())."""
+    from app.broadcasts.tasks import circuit_breaker
+
+    return {"circuit": circuit_breaker().state()}
+
+
+READINESS_CHECKS = {"database": _check_database, "redis": _check_redis, "circuit": _check_circuit}
+# An open circuit means Telnyx is failing, not this instance: taking the web tier out of the
+# load balancer would stop the inbox and webhook intake too, so it is reported, not fatal.
+NON_CRITICAL = {"circuit"}
 
 
 @bp.get("/health/ready")
@@ -51,7 +61,10 @@ READINESS_CHECKS = {"database": _check_database, "redis": _check_redis}
 def ready():
     """Readiness: database and Redis reachable, with timings and queue depths; 503 naming what failed."""
     checks = {name: _timed(check) for name, check in READINESS_CHECKS.items()}
-    failing = [name for name, result in checks.items() if result["status"] != "ok"]
+    circuit = checks["circuit"].get("circuit", {}).get("state")
+    if circuit and circuit != "closed":
+        checks["circuit"]["status"] = "degraded"
+    failing = [name for name, r in checks.items() if r["status"] not in ("ok", "degraded") and name not in NON_CRITICAL]
     if failing:
         body = {
             "status": "fail",

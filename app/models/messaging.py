@@ -26,7 +26,10 @@ class Template(IdMixin, TimestampMixin, TenantMixin, Base):
 
 class Schedule(IdMixin, TimestampMixin, TenantMixin, Base):
     __tablename__ = "schedules"
-    __table_args__ = (Index("ix_schedules_next_run_at", "next_run_at", postgresql_where=text("enabled")),)
+    __table_args__ = (
+        Index("ix_schedules_next_run_at", "next_run_at", postgresql_where=text("enabled")),
+        Index("uq_schedules_church_id_idempotency_key", "church_id", "idempotency_key", unique=True),
+    )
 
     body: Mapped[str] = mapped_column(Text)
     media_urls: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
@@ -36,6 +39,9 @@ class Schedule(IdMixin, TimestampMixin, TenantMixin, Base):
     until: Mapped[datetime | None]
     enabled: Mapped[bool] = mapped_column(default=True, server_default="true")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    last_run_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
@@ -69,6 +75,7 @@ class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
     delivered_count: Mapped[int] = mapped_column(default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
     skipped_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    unknown_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class BroadcastRecipient(IdMixin, TenantMixin, Base):

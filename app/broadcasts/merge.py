@@ -1,0 +1,56 @@
+"""Merge fields in message bodies: {first_name}, {last_name}, {church_name}, with fallbacks.
+
+`{first_name|friend}` renders the member's first name, or "friend" when it is blank. Unknown
+fields are left as typed, so a stray brace in a message is never silently eaten.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+FIELDS = ("first_name", "last_name", "church_name")
+MERGE_RE = re.compile(r"\{\s*(first_name|last_name|church_name)\s*(?:\|([^{}]*))?\}")
+# Used to estimate segments before the recipients are known: a longish real name.
+ESTIMATE_VALUES = {"first_name": "Jonathan", "last_name": "Richardson"}
+
+
+def has_fields(body: str) -> bool:
+    """True when the body contains at least one merge field."""
+    return MERGE_RE.search(body or "") is not None
+
+
+def fields_used(body: str) -> list[str]:
+    """The merge fields a body uses, in order of first appearance."""
+    return list(dict.fromkeys(m.group(1) for m in MERGE_RE.finditer(body or "")))
+
+
+def render_values(body: str, values: dict[str, str | None]) -> str:
+    """Render `body` with plain values (missing or blank values take the field's fallback)."""
+    if "{" not in body:
+        return body
+
+    def sub(match: re.Match[str]) -> str:
+        value = (values.get(match.group(1)) or "").strip()
+        return value or (match.group(2) or "").strip()
+
+    return MERGE_RE.sub(sub, body)
+
+
+def values_for(member: Any, church: Any) -> dict[str, str | None]:
+    """The merge values of a member (any object with first/last name) and a church."""
+    return {
+        "first_name": getattr(member, "first_name", None) if member is not None else None,
+        "last_name": getattr(member, "last_name", None) if member is not None else None,
+        "church_name": getattr(church, "name", None) if church is not None else None,
+    }
+
+
+def render(body: str, member: Any, church: Any) -> str:
+    """The text one member receives: merge fields filled from the member and the church."""
+    return render_values(body, values_for(member, church))
+
+
+def estimate(body: str, church: Any) -> str:
+    """The body as a typical member would receive it, for counting segments before sending."""
+    return render_values(body, {**ESTIMATE_VALUES, "church_name": getattr(church, "name", None)})

@@ -1,0 +1,229 @@
+"""Webhook intake under gunicorn: signed Telnyx status events/s, latency, processing lag, exactly-once.
+
+    .venv/bin/python bench/webhook_intake.py -n 10000 --concurrency 32
+
+Creates its own database (koinonia_bench_webhooks on the test server) with a broadcast whose
+n recipients were already handed to the provider, starts gunicorn (as `make dev` does) and one
+RQ worker, then posts one signed `message.finalized` per recipient from `--concurrency` keep-alive
+connections, plus re-deliveries of 5% of them (Telnyx retries). Prints events/s, p50/p95/p99
+answer time, the processing lag (received → applied) p50/p95, and a count check that every
+event was stored once and applied once. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from delivery_throughput import database_url, recreate_database  # noqa: E402
+from simulator_throughput import free_port, wait_http  # noqa: E402
+
+from app.security.signatures import public_key_b64, sign_telnyx  # noqa: E402
+
+NUMBER = "+13125558888"
+
+
+def setup(n: int) -> None:
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        church_id = db.session.scalar(
+            text(
+                "INSERT INTO churches (name, slug, timezone) VALUES ('Bench Hooks', 'bench-hooks', 'UTC') RETURNING id"
+            )
+        )
+        db.session.execute(
+            text("INSERT INTO phone_numbers (church_id, e164, is_default) VALUES (:c, :n, true)"),
+            {"c": church_id, "n": NUMBER},
+        )
+        broadcast_id = db.session.scalar(
+            text(
+                "INSERT INTO broadcasts (church_id, body, status, from_number, recipient_count, sent_count) "
+                "VALUES (:c, 'bench', 'sent', :n, :k, :k) RETURNING id"
+            ),
+            {"c": church_id, "n": NUMBER, "k": n},
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO broadcast_recipients (church_id, broadcast_id, to_e164, status, provider_message_id) "
+                "SELECT :c, :b, '+1555' || lpad(g::text, 7, '0'), 'sent', 'bench-' || g FROM generate_series(1, :k) g"
+            ),
+            {"c": church_id, "b": broadcast_id, "k": n},
+        )
+        db.session.commit()
+
+
+def event(i: int) -> bytes:
+    payload = {
+        "id": f"bench-{i}",
+        "direction": "outbound",
+        "from": {"phone_number": NUMBER},
+        "to": [{"phone_number": f"+1555{i:07d}", "status": "delivered"}],
+        "parts": 1,
+        "cost": {"amount": "0.0040", "currency": "USD"},
+        "errors": [],
+        "completed_at": "2026-01-01T00:00:01.000+00:00",
+    }
+    body = {
+        "data": {
+            "record_type": "event",
+            "id": str(uuid.uuid4()),
+            "event_type": "message.finalized",
+            "occurred_at": "2026-01-01T00:00:01.000+00:00",
+            "payload": payload,
+        },
+        "meta": {"attempt": 1},
+    }
+    return json.dumps(body).encode()
+
+
+def post_all(url: str, bodies: list[bytes], key: Ed25519PrivateKey, concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    cursor = iter(range(len(bodies)))
+
+    def run() -> None:
+        local: list[float] = []
+        with httpx.Client(timeout=10) as client:
+            while True:
+                with lock:
+                    i = next(cursor, None)
+                if i is None:
+                    break
+                body = bodies[i]
+                headers = {"Content-Type": "application/json", **sign_telnyx(body, key, int(time.time()))}
+                t0 = time.perf_counter()
+                r = client.post(url, content=body, headers=headers)
+                local.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    with lock:
+                        errors.append(f"{r.status_code}: {r.text[:120]}")
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        print(f"  {len(errors)} non-200 answers, e.g. {errors[0]}")
+    return time.perf_counter() - t0, latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=10_000, help="distinct events (one per recipient)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:63809/13"))
+    args = parser.parse_args()
+
+    key = Ed25519PrivateKey.generate()
+    db_url = database_url("koinonia_bench_webhooks")
+    recreate_database(db_url)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": args.redis_url,
+        "SECRET_KEY": "bench-secret-key-0123456789",
+        "KOINONIA_ENV": "development",
+        "LOG_FORMAT": "console",
+        "LOG_LEVEL": "WARNING",
+        "TELNYX_PUBLIC_KEY": public_key_b64(key),
+        "SLOW_QUERY_MS": "100000",
+        "WEB_CONCURRENCY": str(args.web_workers),
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(),
+    }
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "KOINONIA_ENV", "LOG_LEVEL")})
+    setup(args.n)
+    import redis
+
+    redis.Redis.from_url(args.redis_url).flushdb()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT, "env": env}
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        **quiet,
+    )
+    worker = subprocess.Popen([sys.executable, "worker.py", "high"], **quiet)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", timeout=30)
+        time.sleep(1.5)
+        bodies = [event(i) for i in range(1, args.n + 1)]
+        redelivered = random.sample(bodies, args.n // 20)
+        wall, latencies = post_all(
+            f"http://127.0.0.1:{port}/webhooks/telnyx", bodies + redelivered, key, args.concurrency
+        )
+        total = len(bodies) + len(redelivered)
+        print(
+            f"intake: {total} signed events ({len(redelivered)} re-deliveries) in {wall:.2f}s = {total / wall:,.0f}/s "
+            f"at {args.concurrency} connections, gunicorn {args.web_workers} workers"
+        )
+        print(
+            f"  answer time p50 {pct(latencies, 50) * 1000:.1f} ms, p95 {pct(latencies, 95) * 1000:.1f} ms, "
+            f"p99 {pct(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.0f} ms"
+        )
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(db_url)
+        deadline = time.monotonic() + 300
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                pending = conn.execute(text("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL")).scalar()
+                if not pending:
+                    break
+                time.sleep(0.2)
+            lags = [
+                float(v)
+                for v in conn.execute(
+                    text("SELECT extract(epoch FROM processed_at - received_at) FROM webhook_events")
+                ).scalars()
+            ]
+            stored = conn.execute(text("SELECT count(*) FROM webhook_events")).scalar()
+            delivered, sent = conn.execute(text("SELECT delivered_count, sent_count FROM broadcasts")).one()
+            rows = conn.execute(text("SELECT count(*) FROM broadcast_recipients WHERE status = 'delivered'")).scalar()
+        print(f"  processing lag (received -> applied) p50 {pct(lags, 50):.2f} s, p95 {pct(lags, 95):.2f} s")
+        ok = stored == args.n and delivered == args.n == rows and sent == 0
+        print(
+            f"  exactly once: stored {stored} of {args.n} distinct events; delivered rows {rows}, "
+            f"delivered_count {delivered}, sent_count {sent} -> {'OK' if ok else 'MISMATCH'}"
+        )
+    finally:
+        for p in (web, worker):
+            p.terminate()
+        for p in (web, worker):
+            p.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""/ops and /ops/dead-letters: who may see them, what they show, replay from the page."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.broadcasts import tasks
+from app.broadcasts.audience import AudienceSpec
+from app.models import DeadLetter
+
+
+def test_leaders_cannot_see_ops(client, login_as):
+    login_as("leader")
+    assert client.get("/ops").status_code == 403
+    assert client.get("/ops/dead-letters").status_code == 403
+
+
+def test_ops_page_shows_circuit_and_queues(client, login_as):
+    login_as("owner")
+    page = client.get("/ops")
+    assert page.status_code == 200 and b"Texting provider" in page.data and b"<html" in page.data
+    assert b"queued \xc2\xb7" in page.data  # every panel read its store (none fell back to a dash)
+    assert b"Webhook backlog" in page.data and b"oldest waiting" in page.data
+    fragment = client.get("/ops", headers={"HX-Request": "true"})
+    assert b"<html" not in fragment.data and b"Job queues" in fragment.data
+
+
+def test_health_ready_reports_an_open_circuit_without_failing(client, db):
+    breaker = tasks.circuit_breaker()
+    for _ in range(5):
+        breaker.record_failure()
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json["checks"]["circuit"]["circuit"]["state"] == "open"
+    assert response.json["checks"]["circuit"]["status"] == "degraded"
+
+
+def test_dead_letter_listed_and_replayed_from_the_page(db, client, login_as, sim, small_group, send_to):
+    broadcast = send_to(AudienceSpec(group_ids=[small_group.id]))
+    sim.add_fault("*", "server_error", times=3)
+    tasks.send_batch(broadcast.id, limit=1)
+    letter = db.session.scalar(select(DeadLetter))
+    login_as("owner")
+    listing = client.get("/ops/dead-letters")
+    assert listing.status_code == 200 and b"Replay" in listing.data
+    row = client.post(f"/ops/dead-letters/{letter.id}/replay", headers={"HX-Request": "true"})
+    assert row.status_code == 200 and b"re-queued" in row.data and b"Replayed" in row.data
+
+
+def test_another_churchs_dead_letter_is_not_found(db, client, login_as, church):
+    from app.ops.services import add_dead_letter
+
+    add_dead_letter("broadcast_batch", {"broadcast_id": 1}, "boom", church_id=church.id)
+    letter = db.session.scalar(select(DeadLetter))
+    login_as("hope")
+    assert client.post(f"/ops/dead-letters/{letter.id}/replay").status_code == 404
