@@ -1,13 +1,212 @@
-"""Broadcasts."""
+"""Broadcast pages: the list, one broadcast's progress, the composer and its confirmation step."""
 
-from flask import render_template
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_login import current_user
 
 from app.auth.decorators import STAFF, role_required
-from app.broadcasts import bp
+from app.broadcasts import bp, pages
+from app.broadcasts.forms import ComposerForm
+from app.errors import AppError
+from app.extensions import db
+from app.htmx import render, trigger
+from app.models import Broadcast, Schedule
+from app.tenancy import get_or_404
+
+
+@bp.app_template_filter("church_time")
+def church_time(value: datetime | None, fmt: str = "%b %-d, %Y %-I:%M %p") -> str:
+    """A UTC datetime shown in the signed-in church's timezone."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(current_user.church.timezone)).strftime(fmt)
 
 
 @bp.get("/broadcasts")
 @role_required(*STAFF)
 def index():
-    """The broadcast list."""
-    return render_template("placeholder.html", title="Broadcasts")
+    """Broadcasts, newest first (keyset paged), and the repeating schedules."""
+    before = request.args.get("before", type=int)
+    listing = pages.broadcast_page(current_user.church_id, before)
+    schedules = [] if before else pages.schedules(current_user.church_id)
+    return render("broadcasts/index.html", "broadcasts/_rows.html", listing=listing, schedules=schedules)
+
+
+@bp.get("/broadcasts/<int:broadcast_id>")
+@role_required(*STAFF)
+def show(broadcast_id: int):
+    """One broadcast: live progress, counts by status, failures and replies."""
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    return render("broadcasts/show.html", **pages.detail(broadcast))
+
+
+@bp.get("/broadcasts/<int:broadcast_id>/progress")
+@role_required(*STAFF)
+def progress(broadcast_id: int):
+    """The progress partial the detail page polls; it stops polling itself once done."""
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    return render("broadcasts/show.html", "broadcasts/_progress.html", oob=True, **pages.detail(broadcast))
+
+
+@bp.post("/broadcasts/<int:broadcast_id>/cancel")
+@role_required(*STAFF)
+def cancel(broadcast_id: int):
+    """Stop a scheduled or sending broadcast; recipients not yet sent are skipped."""
+    from app.broadcasts.services import cancel_broadcast
+
+    broadcast = get_or_404(Broadcast, broadcast_id)
+    pages.require_sender(current_user, broadcast)
+    if broadcast.status in ("scheduled", "sending", "paused", "draft"):
+        cancel_broadcast(broadcast)
+        flash("Broadcast cancelled: nobody else will receive it.", "success")
+    return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id))
+
+
+# ---- composer -------------------------------------------------------------------------------
+
+
+def _form() -> ComposerForm:
+    form = ComposerForm()
+    pages.set_choices(form, current_user)
+    return form
+
+
+@bp.route("/broadcasts/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new():
+    """The composer. A POST re-renders it with the posted values (the "Edit" button of the confirmation)."""
+    pages.require_composer(current_user)
+    form = _form()
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+        template_id = request.args.get("template_id", type=int)
+        if template_id:
+            from app.models import Template
+
+            form.body.data = get_or_404(Template, template_id).body
+    elif not form.idempotency_key.data:
+        form.idempotency_key.data = uuid.uuid4().hex
+    return render("broadcasts/new.html", **pages.composer_context(form, current_user))
+
+
+@bp.post("/broadcasts/new/counter")
+@role_required(*STAFF)
+def counter():
+    """The live counter, cost, allowance, checks and preview for what is typed so far."""
+    pages.require_composer(current_user)
+    form = _form()
+    return render("broadcasts/new.html", "broadcasts/_counter.html", **pages.composer_context(form, current_user))
+
+
+@bp.post("/broadcasts/new/audience")
+@role_required(*STAFF)
+def audience():
+    """The live audience count; tells the counter to refresh (cost depends on the audience)."""
+    pages.require_composer(current_user)
+    form = _form()
+    body, status = render(
+        "broadcasts/new.html", "broadcasts/_audience_count.html", **pages.composer_context(form, current_user)
+    )
+    response = make_response(body, status)
+    return trigger(response, ["audience-changed"])
+
+
+@bp.post("/broadcasts/new/smart-quotes")
+@role_required(*STAFF)
+def smart_quotes():
+    """Replace curly quotes, dashes and ellipses with GSM-7 look-alikes, keeping everything else."""
+    from app.delivery.segments import replace_smart_characters
+
+    pages.require_composer(current_user)
+    form = _form()
+    form.body.data = replace_smart_characters(form.body.data or "")
+    body, status = render("broadcasts/new.html", "broadcasts/_body.html", **pages.composer_context(form, current_user))
+    response = make_response(body, status)
+    # After the swap, so the counter (listening for body-changed) posts the new text, not the old.
+    response.headers["HX-Trigger-After-Swap"] = "body-changed"
+    return response
+
+
+@bp.get("/broadcasts/new/members")
+@role_required(*STAFF)
+def member_search():
+    """Members matching a name or number, as chips to add to the audience."""
+    pages.require_composer(current_user)
+    if not pages.is_admin(current_user):
+        abort(403)
+    q = request.args.get("q", "").strip()
+    members = pages.search_members(current_user.church_id, q) if len(q) >= 2 else []
+    return render("broadcasts/_member_results.html", "broadcasts/_member_results.html", members=members, q=q)
+
+
+@bp.post("/broadcasts/confirm")
+@role_required(*STAFF)
+def confirm():
+    """Validate the draft and show who gets it, segments, cost and warnings before it goes."""
+    pages.require_composer(current_user)
+    form = _form()
+    if not pages.validate(form, current_user):
+        return render("broadcasts/new.html", status=422, **pages.composer_context(form, current_user))
+    return render("broadcasts/confirm.html", **pages.confirm_context(form, current_user))
+
+
+@bp.post("/broadcasts")
+@role_required(*STAFF)
+def create():
+    """Send, schedule or set up a repeat. The idempotency key makes a double submit harmless."""
+    pages.require_composer(current_user)
+    form = _form()
+    if not pages.validate(form, current_user):
+        return render("broadcasts/new.html", status=422, **pages.composer_context(form, current_user))
+    try:
+        result = pages.submit(form, current_user)
+    except AppError as exc:
+        db.session.rollback()
+        context = pages.confirm_context(form, current_user)
+        return render("broadcasts/confirm.html", status=422, refusal=exc.message, **context)
+    if isinstance(result, Schedule):
+        flash("Repeating broadcast saved. Each run appears in the list when it goes out.", "success")
+        return redirect(url_for("broadcasts.index"))
+    flash("Broadcast scheduled." if result.status == "scheduled" else "Broadcast on its way.", "success")
+    return redirect(url_for("broadcasts.show", broadcast_id=result.id))
+
+
+# ---- repeating schedules --------------------------------------------------------------------
+
+
+@bp.post("/broadcasts/schedules/<int:schedule_id>/pause")
+@role_required(*STAFF)
+def pause_schedule(schedule_id: int):
+    """Pause a repeating broadcast, or resume it (runs missed while paused are skipped)."""
+    from app.broadcasts.schedules import set_enabled
+
+    schedule = get_or_404(Schedule, schedule_id)
+    pages.require_sender(current_user, schedule)
+    set_enabled(schedule, not schedule.enabled)
+    flash("Repeating broadcast resumed." if schedule.enabled else "Repeating broadcast paused.", "success")
+    return redirect(url_for("broadcasts.index"))
+
+
+@bp.post("/broadcasts/schedules/<int:schedule_id>/delete")
+@role_required(*STAFF)
+def delete_schedule(schedule_id: int):
+    """Delete a repeating broadcast; the broadcasts it already sent stay listed."""
+    from app.broadcasts.schedules import delete_schedule as remove
+
+    schedule = get_or_404(Schedule, schedule_id)
+    pages.require_sender(current_user, schedule)
+    remove(schedule)
+    flash("Repeating broadcast deleted.", "success")
+    return redirect(url_for("broadcasts.index"))
+
+
+# The /templates pages live on this blueprint; importing registers their routes.
+from app.broadcasts import templates_routes  # noqa: E402,F401

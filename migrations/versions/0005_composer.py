@@ -14,8 +14,18 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # What the last occurrence of a recurring broadcast did, shown in the "Repeating" list.
+    op.add_column("schedules", sa.Column("last_run_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("schedules", sa.Column("last_error", sa.Text(), nullable=True))
+    # A double-submitted "repeat" form carries the same key: one schedule, never two.
+    op.add_column("schedules", sa.Column("idempotency_key", sa.String(64), nullable=True))
+    op.create_index(
+        "uq_schedules_church_id_idempotency_key", "schedules", ["church_id", "idempotency_key"], unique=True
+    )
 
 
 def downgrade():
-    pass
+    op.drop_index("uq_schedules_church_id_idempotency_key", table_name="schedules")
+    op.drop_column("schedules", "idempotency_key")
+    op.drop_column("schedules", "last_error")
+    op.drop_column("schedules", "last_run_at")

@@ -1,0 +1,161 @@
+"""Composer and template forms. Checks that need the church (its timezone, its groups) live here too."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+
+from app.broadcasts.schedules import WEEKDAY_NAMES, WEEKDAYS, Recurrence, local_to_utc
+
+MAX_BODY = 1600  # ten GSM-7 segments; providers refuse longer
+MAX_MEDIA = 10
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several checkboxes for one multi-valued field."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class IntListField(Field):
+    """Repeated hidden inputs (the member chips): any number of integer ids."""
+
+    widget = HiddenInput()
+
+    def _value(self) -> str:
+        return ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        ids: list[int] = []
+        for value in valuelist:
+            if str(value).isdigit() and int(value) not in ids:
+                ids.append(int(value))
+        self.data = ids
+
+    def process_data(self, value) -> None:
+        self.data = list(value or [])
+
+
+class ComposerForm(FlaskForm):
+    """Everything the composer posts: body, media, audience, timing and the idempotency key."""
+
+    body = TextAreaField(
+        "Message",
+        validators=[
+            DataRequired("Write the message first."),
+            Length(max=MAX_BODY, message="At most 1,600 characters."),
+        ],
+    )
+    media_urls = TextAreaField("Picture or file links (MMS)", validators=[Optional()])
+    everyone = BooleanField("Everyone")
+    group_ids = CheckboxListField("Groups", coerce=int, validate_choice=False)
+    branch_ids = CheckboxListField("Branches", coerce=int, validate_choice=False)
+    member_ids = IntListField("People")
+    when = RadioField(
+        "When",
+        choices=[("now", "Send now"), ("later", "Schedule"), ("repeat", "Repeat")],
+        default="now",
+    )
+    send_date = DateField("Date", validators=[Optional()])
+    send_time = TimeField("Time", validators=[Optional()])
+    repeat_freq = RadioField("Repeat", choices=[("weekly", "Weekly"), ("monthly", "Monthly")], default="weekly")
+    weekdays = CheckboxListField("On", choices=[(d, WEEKDAY_NAMES[d]) for d in WEEKDAYS], validate_choice=False)
+    month_day = IntegerField("Day of the month", validators=[Optional(), NumberRange(1, 31, "A day from 1 to 31.")])
+    until = DateField("Until", validators=[Optional()])
+    idempotency_key = HiddenField()
+
+    def media_list(self) -> list[str]:
+        return [line.strip() for line in (self.media_urls.data or "").splitlines() if line.strip()]
+
+    def audience_dict(self) -> dict:
+        return {
+            "everyone": bool(self.everyone.data),
+            "group_ids": list(self.group_ids.data or []),
+            "branch_ids": list(self.branch_ids.data or []),
+            "member_ids": list(self.member_ids.data or []),
+        }
+
+    def validate_media_urls(self, field: TextAreaField) -> None:
+        from wtforms.validators import ValidationError
+
+        urls = self.media_list()
+        if len(urls) > MAX_MEDIA:
+            raise ValidationError(f"At most {MAX_MEDIA} links.")
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme != "https" or not parts.netloc:
+                raise ValidationError(f"“{url}” is not an https:// link to a picture or file.")
+
+    def check_timing(self, tz: str, now: datetime | None = None) -> None:
+        """Field errors for the chosen timing, in the church's timezone (call after validate())."""
+        now = now or datetime.now(UTC)
+        if self.when.data == "later":
+            if not self.send_date.data:
+                self.send_date.errors.append("Pick a date.")
+            if not self.send_time.data:
+                self.send_time.errors.append("Pick a time.")
+            if self.send_date.data and self.send_time.data and self.scheduled_at(tz) <= now:
+                self.send_time.errors.append("That time has passed; pick a time in the future.")
+        elif self.when.data == "repeat":
+            if not self.send_time.data:
+                self.send_time.errors.append("Pick the time it goes out.")
+            if not self.until.data:
+                self.until.errors.append("Pick the last date it repeats.")
+            elif self.until.data < self.start_date(tz):
+                self.until.errors.append("The end date is before the first run.")
+            if self.repeat_freq.data == "weekly" and not self.weekdays.data:
+                self.weekdays.errors.append("Pick at least one day.")
+            if self.repeat_freq.data == "monthly" and not self.month_day.data:
+                self.month_day.errors.append("Pick a day of the month.")
+
+    def start_date(self, tz: str) -> date:
+        from zoneinfo import ZoneInfo
+
+        return self.send_date.data or datetime.now(ZoneInfo(tz)).date()
+
+    def scheduled_at(self, tz: str) -> datetime | None:
+        """The UTC instant of a one-off scheduled send."""
+        if self.when.data != "later" or not (self.send_date.data and self.send_time.data):
+            return None
+        return local_to_utc(self.send_date.data, self.send_time.data, tz)
+
+    def recurrence(self, tz: str) -> Recurrence | None:
+        """The repeat choice as a Recurrence in local wall-clock time."""
+        if self.when.data != "repeat" or not (self.send_time.data and self.until.data):
+            return None
+        start = datetime.combine(self.start_date(tz), self.send_time.data or time(9, 0))
+        return Recurrence(
+            freq=self.repeat_freq.data or "weekly",
+            start=start,
+            until=self.until.data,
+            weekdays=tuple(self.weekdays.data or ()),
+            month_day=self.month_day.data,
+        )
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.errors for f in self)
+
+
+class TemplateForm(FlaskForm):
+    """A saved message body."""
+
+    name = StringField("Name", validators=[DataRequired("Give the template a name."), Length(max=200)])
+    body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=MAX_BODY)])

@@ -1,0 +1,336 @@
+"""What the broadcast pages need from the database, and who may do what.
+
+Kept out of routes.py so the views stay a few lines each; everything here takes plain values
+(a church id, a user, a form) and answers with rows or dictionaries for the templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import abort
+from sqlalchemy import func, or_, select
+
+from app.auth.decorators import ADMINS
+from app.broadcasts.audience import AudienceSpec
+from app.broadcasts.forms import ComposerForm
+from app.extensions import db
+from app.models import (
+    Branch,
+    Broadcast,
+    BroadcastRecipient,
+    ConversationMessage,
+    Group,
+    GroupLeader,
+    Member,
+    Schedule,
+    Template,
+)
+
+PAGE_SIZE = 25
+FAILED_SHOWN = 100
+
+
+# ---- permissions ----------------------------------------------------------------------------
+
+
+def is_admin(user) -> bool:
+    return user.role in ADMINS
+
+
+def require_composer(user) -> None:
+    """Owners and admins compose; leaders only when the church lets them (403 otherwise)."""
+    if not is_admin(user) and not user.church.leaders_can_send:
+        abort(403)
+
+
+def require_sender(user, obj: Broadcast | Schedule) -> None:
+    """Admins manage any broadcast; a leader only the ones they made, while leaders may send."""
+    if is_admin(user):
+        return
+    if not (user.church.leaders_can_send and obj.created_by_id == user.id):
+        abort(403)
+
+
+def led_group_ids(user) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(GroupLeader.group_id).where(GroupLeader.church_id == user.church_id, GroupLeader.user_id == user.id)
+        )
+    )
+
+
+def set_choices(form: ComposerForm, user) -> None:
+    """Groups and branches the user may pick: all for admins, only their own groups for leaders."""
+    groups = select(Group.id, Group.name).where(Group.church_id == user.church_id).order_by(Group.name)
+    if not is_admin(user):
+        groups = groups.where(Group.id.in_(led_group_ids(user)))
+    form.group_ids.choices = [(gid, name) for gid, name in db.session.execute(groups)]
+    if is_admin(user):
+        branches = select(Branch.id, Branch.name).where(Branch.church_id == user.church_id).order_by(Branch.name)
+        form.branch_ids.choices = [(bid, name) for bid, name in db.session.execute(branches)]
+    else:
+        form.branch_ids.choices = []
+
+
+def spec_for(form: ComposerForm, user) -> AudienceSpec:
+    """The posted audience, keeping only ids this user may address (others' ids are dropped)."""
+    raw = AudienceSpec.from_dict(form.audience_dict())
+    allowed_groups = {gid for gid, _ in form.group_ids.choices}
+    allowed_branches = {bid for bid, _ in form.branch_ids.choices}
+    members: list[int] = []
+    if raw.member_ids and is_admin(user):
+        found = set(
+            db.session.scalars(
+                select(Member.id).where(Member.church_id == user.church_id, Member.id.in_(raw.member_ids))
+            )
+        )
+        members = [m for m in raw.member_ids if m in found]
+    return AudienceSpec(
+        everyone=raw.everyone and is_admin(user),
+        group_ids=[g for g in raw.group_ids if g in allowed_groups],
+        branch_ids=[b for b in raw.branch_ids if b in allowed_branches],
+        member_ids=members,
+    )
+
+
+def check_leader_audience(form: ComposerForm, user) -> None:
+    """A leader who posts anything beyond the groups they lead gets 403, not a silent trim."""
+    if is_admin(user):
+        return
+    raw = AudienceSpec.from_dict(form.audience_dict())
+    if raw.everyone or raw.branch_ids or raw.member_ids or set(raw.group_ids) - set(led_group_ids(user)):
+        abort(403)
+
+
+# ---- composer -------------------------------------------------------------------------------
+
+
+def _send_at(form: ComposerForm, tz: str) -> datetime | None:
+    if form.when.data == "later":
+        return form.scheduled_at(tz)
+    if form.when.data == "repeat":
+        rec = form.recurrence(tz)
+        if rec:
+            from app.broadcasts.schedules import build_rule, next_run
+
+            return next_run(build_rule(rec), tz, datetime.now(UTC))
+    return None
+
+
+def composer_context(form: ComposerForm, user, **extra) -> dict:
+    """Template context for the composer page and each of its partials."""
+    from app.broadcasts.composer import summarise
+
+    church = user.church
+    spec = spec_for(form, user)
+    summary = summarise(church, form.body.data or "", form.media_list(), spec, send_at=_send_at(form, church.timezone))
+    chips = []
+    if spec.member_ids:
+        chips = db.session.scalars(
+            select(Member).where(Member.church_id == church.id, Member.id.in_(spec.member_ids)).order_by(Member.id)
+        ).all()
+    templates = db.session.scalars(
+        select(Template).where(Template.church_id == church.id).order_by(Template.name).limit(50)
+    ).all()
+    return {
+        "form": form,
+        "summary": summary,
+        "spec": spec,
+        "chips": chips,
+        "templates": templates,
+        "church": church,
+        "can_pick_anyone": is_admin(user),
+        "audience_errors": getattr(form, "audience_errors", []),
+        **extra,
+    }
+
+
+def validate(form: ComposerForm, user) -> bool:
+    """Field validation, timing in the church's timezone, and a non-empty audience."""
+    from app.broadcasts.audience import audience_counts
+
+    check_leader_audience(form, user)
+    ok = form.validate()
+    form.check_timing(user.church.timezone)
+    spec = spec_for(form, user)
+    form.audience_errors = []
+    if spec.is_empty:
+        form.audience_errors.append("Choose who gets this: everyone, a group, a branch or people.")
+    elif audience_counts(user.church_id, spec).recipients == 0:
+        form.audience_errors.append("Nobody in this audience can receive texts (opted out or no phone).")
+    return ok and not form.has_errors and not form.audience_errors
+
+
+def describe_audience(spec: AudienceSpec, church_id: int) -> list[str]:
+    """Names of what was picked: "Everyone", "Youth", "Downtown branch", "3 people"."""
+    parts = ["Everyone"] if spec.everyone else []
+    if spec.group_ids:
+        parts += db.session.scalars(
+            select(Group.name).where(Group.church_id == church_id, Group.id.in_(spec.group_ids)).order_by(Group.name)
+        ).all()
+    if spec.branch_ids:
+        names = db.session.scalars(
+            select(Branch.name).where(Branch.church_id == church_id, Branch.id.in_(spec.branch_ids))
+        ).all()
+        parts += [f"{n} branch" for n in names]
+    if spec.member_ids:
+        n = len(spec.member_ids)
+        parts.append(f"{n} {'person' if n == 1 else 'people'}")
+    return parts
+
+
+def confirm_context(form: ComposerForm, user) -> dict:
+    """The composer context plus what the confirmation step spells out."""
+    from app.broadcasts.schedules import build_rule, describe, occurrences
+
+    church = user.church
+    context = composer_context(form, user)
+    context["audience_names"] = describe_audience(context["spec"], church.id)
+    context["scheduled_at"] = form.scheduled_at(church.timezone)
+    rec = form.recurrence(church.timezone)
+    if rec:
+        rule = build_rule(rec)
+        context["repeat_text"] = describe(rule)
+        context["next_runs"] = occurrences(rule, church.timezone, datetime.now(UTC), limit=3)
+    return context
+
+
+def submit(form: ComposerForm, user) -> Broadcast | Schedule:
+    """Create the broadcast (now or scheduled) or the repeating schedule; idempotent on the form's key."""
+    from app.broadcasts.audience import single_branch_number
+    from app.broadcasts.composer import normalise_newlines
+    from app.broadcasts.schedules import create_schedule
+    from app.broadcasts.services import create_broadcast
+
+    church = user.church
+    spec = spec_for(form, user)
+    body = normalise_newlines(form.body.data or "")
+    key = (form.idempotency_key.data or "").strip()[:64] or None
+    if form.when.data == "repeat":
+        return create_schedule(
+            church,
+            user,
+            body=body,
+            media_urls=form.media_list(),
+            audience=spec.to_dict(),
+            rec=form.recurrence(church.timezone),
+            idempotency_key=key,
+        )
+    return create_broadcast(
+        church,
+        user,
+        body=body,
+        media_urls=form.media_list(),
+        spec=spec,
+        idempotency_key=key,
+        scheduled_at=form.scheduled_at(church.timezone),
+        from_number=single_branch_number(church.id, spec),
+    )
+
+
+def search_members(church_id: int, q: str, limit: int = 10) -> list[Member]:
+    """Members whose name or number matches `q` (names by prefix, numbers by digits)."""
+    digits = "".join(ch for ch in q if ch.isdigit())
+    like = f"{q.lower()}%"
+    name = func.lower(func.concat(Member.first_name, " ", Member.last_name))
+    clauses = [func.lower(Member.first_name).like(like), func.lower(Member.last_name).like(like), name.like(like)]
+    if len(digits) >= 3:
+        clauses.append(Member.phone_e164.contains(digits))
+    return db.session.scalars(
+        select(Member)
+        .where(Member.church_id == church_id, Member.is_unknown.is_(False), or_(*clauses))
+        .order_by(Member.first_name, Member.last_name, Member.id)
+        .limit(limit)
+    ).all()
+
+
+# ---- list and detail ------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    broadcast: Broadcast
+    progress: dict
+    replies: int
+
+    @property
+    def recipients(self) -> int:
+        return self.progress["total"]
+
+    @property
+    def delivered_percent(self) -> int:
+        total = self.progress["total"]
+        return round(100 * self.progress["delivered"] / total) if total else 0
+
+
+@dataclass
+class Page:
+    rows: list[Row] = field(default_factory=list)
+    next_before: int | None = None
+
+
+def reply_counts(church_id: int, broadcast_ids: list[int]) -> dict[int, int]:
+    """Inbound messages that answer each broadcast."""
+    if not broadcast_ids:
+        return {}
+    rows = db.session.execute(
+        select(ConversationMessage.broadcast_id, func.count())
+        .where(
+            ConversationMessage.church_id == church_id,
+            ConversationMessage.broadcast_id.in_(broadcast_ids),
+            ConversationMessage.direction == "in",
+        )
+        .group_by(ConversationMessage.broadcast_id)
+    )
+    return dict(rows.all())
+
+
+def broadcast_page(church_id: int, before: int | None) -> Page:
+    """One page of broadcasts, newest first, keyset on id (ids grow with creation time)."""
+    from app.broadcasts.services import broadcast_progress
+
+    stmt = select(Broadcast).where(Broadcast.church_id == church_id).order_by(Broadcast.id.desc()).limit(PAGE_SIZE + 1)
+    if before:
+        stmt = stmt.where(Broadcast.id < before)
+    broadcasts = db.session.scalars(stmt).all()
+    more = len(broadcasts) > PAGE_SIZE
+    broadcasts = broadcasts[:PAGE_SIZE]
+    ids = [b.id for b in broadcasts]
+    replies = reply_counts(church_id, ids)
+    # Progress comes from the broadcasts' counter columns: no scan of recipients per row.
+    rows = [Row(b, broadcast_progress(b), replies.get(b.id, 0)) for b in broadcasts]
+    return Page(rows, ids[-1] if more else None)
+
+
+def schedules(church_id: int) -> list[tuple[Schedule, str]]:
+    """Repeating broadcasts with a readable description of their rule."""
+    from app.broadcasts.schedules import describe
+
+    rows = db.session.scalars(
+        select(Schedule).where(Schedule.church_id == church_id).order_by(Schedule.next_run_at.nulls_last(), Schedule.id)
+    ).all()
+    return [(s, describe(s.rrule)) for s in rows]
+
+
+def detail(broadcast: Broadcast) -> dict:
+    """Context for the detail page and its progress partial."""
+    from app.broadcasts.services import broadcast_progress
+
+    failed = db.session.execute(
+        select(BroadcastRecipient, Member)
+        .outerjoin(Member, Member.id == BroadcastRecipient.member_id)
+        .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.status == "failed")
+        .order_by(BroadcastRecipient.id)
+        .limit(FAILED_SHOWN)
+    ).all()
+    progress = broadcast_progress(broadcast)
+    return {
+        "broadcast": broadcast,
+        "progress": progress,
+        "failed": failed,
+        "replies": reply_counts(broadcast.church_id, [broadcast.id]).get(broadcast.id, 0),
+        "audience_names": describe_audience(AudienceSpec.from_dict(broadcast.audience), broadcast.church_id),
+        "can_cancel": broadcast.status in ("scheduled", "sending", "paused") and not progress["done"],
+    }

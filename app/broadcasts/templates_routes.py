@@ -1,0 +1,83 @@
+"""/templates: saved message bodies that the composer's picker inserts."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.decorators import ADMINS, STAFF, role_required
+from app.broadcasts import bp
+from app.broadcasts.forms import TemplateForm
+from app.extensions import db
+from app.htmx import render
+from app.models import Template
+from app.tenancy import get_or_404, scoped
+
+
+@bp.get("/templates")
+@role_required(*STAFF)
+def templates():
+    """Saved message templates, by name."""
+    rows = db.session.scalars(scoped(Template).order_by(Template.name, Template.id)).all()
+    return render("templates/index.html", templates=rows)
+
+
+@bp.route("/templates/new", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def new_template():
+    """Save a new template."""
+    form = TemplateForm()
+    if form.validate_on_submit():
+        if _name_taken(form.name.data):
+            form.name.errors.append("A template with this name exists.")
+        else:
+            db.session.add(
+                Template(
+                    church_id=current_user.church_id,
+                    name=form.name.data.strip(),
+                    body=form.body.data,
+                    created_by_id=current_user.id,
+                )
+            )
+            db.session.commit()
+            flash("Template saved.", "success")
+            return redirect(url_for("broadcasts.templates"))
+    status = 422 if form.is_submitted() else 200
+    return render("templates/form.html", status=status, form=form, template=None)
+
+
+@bp.route("/templates/<int:template_id>/edit", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def edit_template(template_id: int):
+    """Change a template's name or body."""
+    template = get_or_404(Template, template_id)
+    form = TemplateForm(obj=template)
+    if form.validate_on_submit():
+        if _name_taken(form.name.data, template.id):
+            form.name.errors.append("A template with this name exists.")
+        else:
+            template.name, template.body = form.name.data.strip(), form.body.data
+            db.session.commit()
+            flash("Template saved.", "success")
+            return redirect(url_for("broadcasts.templates"))
+    status = 422 if form.is_submitted() else 200
+    return render("templates/form.html", status=status, form=form, template=template)
+
+
+@bp.post("/templates/<int:template_id>/delete")
+@role_required(*ADMINS)
+def delete_template(template_id: int):
+    """Delete a template (broadcasts that used it keep their text)."""
+    template = get_or_404(Template, template_id)
+    db.session.delete(template)
+    db.session.commit()
+    flash("Template deleted.", "success")
+    return redirect(url_for("broadcasts.templates"))
+
+
+def _name_taken(name: str, except_id: int | None = None) -> bool:
+    stmt = scoped(Template).where(Template.name == name.strip())
+    if except_id:
+        stmt = stmt.where(Template.id != except_id)
+    return db.session.scalar(select(stmt.exists())) or False
