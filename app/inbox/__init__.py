@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("inbox", __name__)
 
-from app.inbox import routes  # noqa: E402,F401
+from app.inbox import routes, templating  # noqa: E402,F401

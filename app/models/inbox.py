@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,7 +30,8 @@ class Conversation(IdMixin, TimestampMixin, TenantMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     unread_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    last_message_at: Mapped[datetime | None]
+    # Never NULL in practice (server default now()): the inbox pages by keyset on it.
+    last_message_at: Mapped[datetime | None] = mapped_column(server_default=func.now())
     last_message_preview: Mapped[str | None] = mapped_column(String(160))
     last_inbound_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]

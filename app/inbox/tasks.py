@@ -1,0 +1,126 @@
+"""Inbox jobs: sending one conversation message (staff reply or keyword auto-reply).
+
+Runs on the "high" queue so a reply never waits behind a 10,000-recipient broadcast.
+The message row is locked while the provider call runs, so a duplicated job finds the
+provider id already set and does nothing: one text per message row, never two.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import stats
+from app.billing import allowance
+from app.delivery import OptedOut, Provider, ProviderError, TransientError, make_provider
+from app.delivery.retry import retry_delay, should_retry
+from app.extensions import db
+from app.inbox import live
+from app.inbox.services import sending_number
+from app.models import Church, ConsentEvent, Conversation, ConversationMessage, Member
+from app.security.masking import mask_phone
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT = 5.0  # seconds a reply job sleeps between tries; longer waits are not worth holding it
+
+
+@lru_cache(maxsize=1)
+def _provider_for(api_base: str, api_key: str, profile: str | None) -> Provider:
+    return make_provider(
+        {"TELNYX_API_BASE": api_base, "TELNYX_API_KEY": api_key, "TELNYX_MESSAGING_PROFILE_ID": profile}
+    )
+
+
+def provider() -> Provider:
+    """One pooled provider client per process."""
+    cfg = current_app.config
+    return _provider_for(cfg["TELNYX_API_BASE"], cfg["TELNYX_API_KEY"], cfg.get("TELNYX_MESSAGING_PROFILE_ID"))
+
+
+def send_message(message_id: int) -> str:
+    """Send a 'sending' outbound message; returns the status it ends in."""
+    message = db.session.scalar(
+        select(ConversationMessage).where(ConversationMessage.id == message_id).with_for_update()
+    )
+    if message is None or message.direction != "out" or message.status != "sending" or message.provider_message_id:
+        db.session.rollback()
+        return "skipped"
+    conversation = db.session.get(Conversation, message.conversation_id)
+    member = db.session.get(Member, conversation.member_id)
+    church = db.session.get(Church, message.church_id)
+    # Staff replies to someone who opted out are refused here too; auto-replies answer the
+    # member's own text (the STOP confirmation itself), so they go.
+    if message.author_id is not None and member.opted_out_at is not None:
+        return _finish(message, "failed", "opted_out")
+    from_e164, to_e164 = sending_number(conversation), member.phone_e164
+    if not from_e164 or not to_e164:
+        return _finish(message, "failed", "no_number")
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            result = provider().send(from_e164, to_e164, message.body, media_urls=_media_urls(message))
+            break
+        except OptedOut as exc:
+            _record_provider_block(church, member, from_e164, exc)
+            return _finish(message, "failed", exc.code or "40300")
+        except ProviderError as exc:
+            if should_retry(exc, attempt):
+                time.sleep(min(retry_delay(exc, attempt), MAX_WAIT))
+                continue
+            maybe_sent = isinstance(exc, TransientError) and exc.maybe_sent
+            log.warning("reply to %s not sent: %s", mask_phone(to_e164), exc)
+            # Possibly accepted by the provider: 'unknown' until a webhook says otherwise.
+            return _finish(message, "unknown" if maybe_sent else "failed", exc.code or "provider_error")
+    message.provider_message_id = result.provider_message_id
+    day = stats.church_day(church.timezone)
+    stats.bump(church.id, day, sent=1, segments=result.parts)
+    allowance.record_usage(church.id, result.parts)
+    live.note_change(church.id, conversation.id)
+    db.session.commit()
+    return message.status
+
+
+def _media_urls(message: ConversationMessage) -> list[str] | None:
+    urls = [m["url"] for m in message.media or [] if isinstance(m, dict) and m.get("url")]
+    return urls or None
+
+
+def _finish(message: ConversationMessage, status: str, error_code: str | None) -> str:
+    message.status = status
+    message.error_code = error_code
+    if status == "failed":
+        stats.bump(message.church_id, stats.church_day(_timezone(message.church_id)), failed=1)
+    live.note_change(message.church_id, message.conversation_id)
+    db.session.commit()
+    return status
+
+
+def _timezone(church_id: int) -> str:
+    return db.session.scalar(select(Church.timezone).where(Church.id == church_id)) or "UTC"
+
+
+def _record_provider_block(church: Church, member: Member, church_number: str, exc: ProviderError) -> None:
+    """Telnyx 40300: the member texted STOP at the carrier level; the ledger must say so."""
+    if member.opted_out_at is not None:
+        return
+    now = datetime.now(UTC)
+    member.opted_out_at = now
+    db.session.add(
+        ConsentEvent(
+            church_id=church.id,
+            member_id=member.id,
+            action="opt_out",
+            source="provider_block",
+            keyword=None,
+            phone_number=church_number,
+            detail=str(exc)[:500],
+        )
+    )
+    stats.bump(church.id, stats.church_day(church.timezone, now), opt_outs=1)

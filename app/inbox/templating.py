@@ -1,0 +1,77 @@
+"""Jinja filters and tests the inbox templates use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import g
+from flask_login import current_user
+
+from app.inbox import bp
+from app.inbox.views import Clock
+from app.models import ConversationNote
+from app.people.phones import format_national
+
+STATUS_LABELS = {
+    "received": "Received",
+    "queued": "Queued",
+    "sending": "Sending",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "failed": "Failed",
+    "unknown": "Status unknown",
+}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic")
+
+
+def clock() -> Clock:
+    """This request's Clock in the signed-in user's church timezone."""
+    found = g.get("inbox_clock")
+    if found is None:
+        tz = current_user.church.timezone if current_user.is_authenticated else "UTC"
+        found = g.inbox_clock = Clock(tz)
+    return found
+
+
+@bp.app_template_filter("inbox_time")
+def inbox_time(value: datetime | None) -> str:
+    """Short local time in the church's timezone."""
+    return clock().short(value)
+
+
+@bp.app_template_filter("inbox_stamp")
+def inbox_stamp(value: datetime | None) -> str:
+    """Full local date and time, for title attributes."""
+    return clock().stamp(value)
+
+
+@bp.app_template_filter("contact_name")
+def contact_name(row: Any) -> str:
+    """A member's name, or their number for unknown contacts."""
+    name = f"{row.first_name or ''} {row.last_name or ''}".strip()
+    return name or format_national(row.phone_e164) or "Unknown contact"
+
+
+@bp.app_template_filter("phone")
+def phone(value: str | None) -> str:
+    return format_national(value) if value else ""
+
+
+@bp.app_template_filter("status_label")
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.title())
+
+
+@bp.app_template_test("note")
+def is_note(item: Any) -> bool:
+    return isinstance(item, ConversationNote)
+
+
+@bp.app_template_test("image")
+def is_image(media: dict[str, Any]) -> bool:
+    """Image attachments get a thumbnail; others a link."""
+    content_type = str(media.get("content_type") or "")
+    if content_type:
+        return content_type.startswith("image/")
+    return str(media.get("url") or "").lower().split("?")[0].endswith(IMAGE_SUFFIXES)

@@ -1,0 +1,294 @@
+"""Template contexts for the inbox pages and partials (kept out of routes.py to keep it thin)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+from flask import render_template
+from flask_login import current_user
+from markupsafe import Markup
+
+from app.delivery.segments import analyze
+from app.extensions import db, rds
+from app.inbox import live, queries, services
+from app.inbox.forms import NoteForm
+from app.models import Conversation, Member
+
+IN_FLIGHT = ("queued", "sending", "sent")
+WINDOW_MAX = 200  # list rows a poll re-renders at most (the ones loaded on screen)
+# Rendered list pages live this long at most: edits made outside the inbox (a member renamed in
+# People, say) do not bump the inbox version, so they show within a minute.
+ROWS_TTL = 60
+CHURCH_LIST_TTL = 60
+
+
+def list_context(flt: queries.ListFilter) -> dict[str, Any]:
+    """The list pane: one page of rows (as HTML), the filter, the unread badge and the live version."""
+    church_id = current_user.church_id
+    version = live.current_version(church_id)
+    return {
+        "flt": flt,
+        "rows_html": rows_html(church_id, flt, version),
+        "unread_total": unread_total(church_id, version),
+        "version": version,
+    }
+
+
+def _scope() -> str:
+    """Whose view of the list this is: admins all see the same rows, each leader their own."""
+    return "all" if services.is_admin(current_user) else f"user{current_user.id}"
+
+
+def rows_html(church_id: int, flt: queries.ListFilter, version: int) -> Markup:
+    """One page of list rows, rendered once per inbox version and shared by everyone with the same view.
+
+    Every change to a conversation bumps the version after its commit, so a page rendered
+    for version v is never stale for v. The day is in the key because the times say "9:41 AM"
+    today and "Mon" tomorrow; the selected row is marked by inbox.js, not here.
+    """
+    who = f"{flt.who}{current_user.id}" if flt.who == "mine" else flt.who
+    cursor = f"{flt.before_at.isoformat()}_{flt.before_id}" if flt.before_at else ""
+    raw = f"{flt.status}|{who}|{int(flt.unread)}|{flt.q}|{cursor}|{clock_today()}"
+    key = f"koinonia:inbox:rows:{church_id}:{_scope()}:{version}:{hashlib.sha1(raw.encode()).hexdigest()}"
+    try:
+        cached = rds.client.get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        return Markup(cached.decode())
+    listing = queries.list_conversations(church_id, current_user, flt)
+    html = render_template("inbox/_rows.html", listing=listing, flt=flt, conversation=None)
+    try:
+        rds.client.set(key, html, ex=ROWS_TTL)
+    except redis.RedisError:
+        pass
+    return Markup(html)
+
+
+def clock_today() -> str:
+    from app.inbox.templating import clock
+
+    return clock().today.isoformat()
+
+
+def unread_total(church_id: int, version: int) -> int:
+    """The unread badge, counted once per inbox version (every change to unread bumps it)."""
+    key = f"koinonia:inbox:unread:{church_id}:{_scope()}:{version}"
+    try:
+        cached = rds.client.get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        return int(cached)
+    count = queries.unread_count(church_id, current_user)
+    try:
+        rds.client.set(key, count, ex=600)
+    except redis.RedisError:
+        pass
+    return count
+
+
+def reply_box_context(
+    conv: Conversation, body: str = "", error: str | None = None, *, member: Member | None = None, reply_to: Any = ...
+) -> dict[str, Any]:
+    """The reply box: disabled with the reason when the member opted out."""
+    member = member or db.session.get(Member, conv.member_id)
+    return {
+        "conversation": conv,
+        "member": member,
+        "blocked": services.opt_out_reason(member),
+        "body": body,
+        "error": error,
+        "info": analyze(body or ""),
+        "canned": _church_cached("canned", conv.church_id, services.canned_replies, ("id", "name")),
+        "reply_to": queries.latest_broadcast_reply(conv) if reply_to is ... else reply_to,
+    }
+
+
+def thread_context(conv: Conversation, *, items: bool = True, with_row: bool = True) -> dict[str, Any]:
+    """The thread pane: header, the newest messages and notes, reply box and note form.
+
+    `with_row` adds the conversation's list row (for an out-of-band update of the list); the
+    full page renders the list itself and skips that query.
+    """
+    reply_to: Any = ...
+    messages = None
+    if items:
+        messages, reply_to = thread_html(conv, live.current_version(conv.church_id))
+    ctx = reply_box_context(conv, reply_to=reply_to)
+    ctx["users"] = assignees(conv.church_id)
+    ctx["row"] = queries.list_row(conv.church_id, conv.id) if with_row else None
+    if messages is not None:
+        ctx["messages_html"] = messages
+        ctx["note_form"] = NoteForm(formdata=None)
+    return ctx
+
+
+def assignees(church_id: int) -> list[SimpleNamespace]:
+    """Who a conversation can be assigned to (id, display name, role)."""
+    return _church_cached("users", church_id, services.assignable_users, ("id", "display_name", "role"))
+
+
+def _church_cached(name: str, church_id: int, load: Any, fields: tuple[str, ...]) -> list[SimpleNamespace]:
+    """Small per-church lists (assignees, canned replies) the thread shows, kept for a minute.
+
+    A user or template added in Settings appears in the menus within CHURCH_LIST_TTL seconds.
+    """
+    key = f"koinonia:inbox:{name}:{church_id}"
+    try:
+        cached = rds.client.get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is None:
+        rows = [{f: getattr(obj, f) for f in fields} for obj in load(church_id)]
+        try:
+            rds.client.set(key, json.dumps(rows), ex=CHURCH_LIST_TTL)
+        except redis.RedisError:
+            pass
+    else:
+        rows = json.loads(cached)
+    return [SimpleNamespace(**row) for row in rows]
+
+
+def thread_html(conv: Conversation, version: int) -> tuple[Markup, tuple[int, str] | None]:
+    """The newest page of a thread as HTML, and the broadcast it answers; rendered once per version.
+
+    Messages, notes and delivery statuses all bump the church's inbox version when they
+    change (status webhooks included), so the page cached for a version is that version's.
+    """
+    key = f"koinonia:inbox:thread:{conv.church_id}:{conv.id}:{version}:{clock_today()}"
+    try:
+        cached = rds.client.get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        data = json.loads(cached)
+        return Markup(data["html"]), tuple(data["reply_to"]) if data["reply_to"] else None
+    thread = queries.thread_page(conv)
+    # The latest broadcast answered is among the newest messages, already loaded.
+    linked = [i for i in thread.items if getattr(i, "broadcast_id", None) in thread.broadcasts]
+    reply_to = (linked[-1].broadcast_id, thread.broadcasts[linked[-1].broadcast_id]) if linked else None
+    html = render_template("inbox/_messages.html", conversation=conv, thread=thread)
+    try:
+        rds.client.set(key, json.dumps({"html": html, "reply_to": reply_to}), ex=ROWS_TTL)
+    except redis.RedisError:
+        pass
+    return Markup(html), reply_to
+
+
+def poll_context(args: Any, version: int) -> dict[str, Any]:
+    """What changed since `version`: the list window, the open thread's new items and statuses."""
+    church_id = current_user.church_id
+    current, changed = live.changed_since(church_id, version)
+    flt = queries.ListFilter.from_args(args)
+    ctx: dict[str, Any] = {
+        "version": current,
+        "flt": flt,
+        "unread_total": unread_total(church_id, current),
+        "window": None,
+        "conversation": None,
+    }
+    if changed is None or changed:
+        ctx["window"] = _list_window(flt, args.get("until", ""))
+    conv = _open_conversation(args.get("conversation_id", ""))
+    if conv is not None:
+        ctx.update(_thread_changes(conv, args, changed))
+        # Status webhooks may bump the version a moment before their commit is visible; while
+        # a reply is still on its way, poll again even if the version stays the same.
+        recent = datetime.now(UTC) - timedelta(minutes=10)
+        ctx["recheck"] = any(m.status in IN_FLIGHT and m.created_at > recent for m in ctx["pending"])
+    return ctx
+
+
+def _list_window(flt: queries.ListFilter, until: str) -> queries.Page:
+    """The rows from the top down to the last one the client has loaded (at most WINDOW_MAX)."""
+    page = queries.list_conversations(current_user.church_id, current_user, flt.first_page(), limit=WINDOW_MAX)
+    until_at, until_id = queries._cursor(until)
+    if until_at is None:
+        # Only the first page was on screen.
+        return _trim(page, queries.PAGE_SIZE)
+    keep = [r for r in page.rows if (r.last_message_at, r.id) >= (until_at, until_id)]
+    return _trim(page, max(len(keep), queries.PAGE_SIZE))
+
+
+def _trim(page: queries.Page, size: int) -> queries.Page:
+    if len(page.rows) <= size:
+        return page
+    rows = page.rows[:size]
+    return queries.Page(rows, queries.cursor_of(rows[-1]))
+
+
+def _open_conversation(raw: str) -> Conversation | None:
+    if not raw.isdigit():
+        return None
+    conv = db.session.get(Conversation, int(raw))
+    if conv is None or conv.church_id != current_user.church_id or not services.can_see(current_user, conv):
+        return None
+    return conv
+
+
+def _thread_changes(conv: Conversation, args: Any, changed: list[int] | None) -> dict[str, Any]:
+    after = _int(args.get("after"))
+    note_after = _int(args.get("note_after"))
+    new_items = queries.messages_after(conv, after, note_after)
+    pending = [m for m in queries.pending_messages(conv) if m.id <= after]
+    ctx: dict[str, Any] = {
+        "conversation": conv,
+        "new_items": new_items,
+        "pending": pending,
+        "authors": queries.author_names([*new_items, *pending]),
+        "broadcasts": queries.broadcast_labels(new_items),
+        "header": None,
+        "reply_box": None,
+    }
+    if changed is None or conv.id in changed:
+        ctx["header"] = True
+        ctx["users"] = assignees(conv.church_id)
+        ctx["row"] = queries.list_row(conv.church_id, conv.id)
+        member = db.session.get(Member, conv.member_id)
+        ctx["member"] = member
+        blocked = services.opt_out_reason(member)
+        # Replace the reply box only when the opt-out state flipped: never wipe a half-written reply.
+        if bool(blocked) != (args.get("blocked") == "1"):
+            ctx["reply_box"] = True
+            ctx.update(reply_box_context(conv))
+    return ctx
+
+
+def _int(raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return 0
+
+
+class Clock:
+    """Formats times in the church's timezone; one per request, so a 50-row page does the set-up once."""
+
+    def __init__(self, tz: str, now: datetime | None = None) -> None:
+        self.zone = ZoneInfo(tz or "UTC")
+        self.today = (now or datetime.now(UTC)).astimezone(self.zone).date()
+
+    def short(self, value: datetime | None) -> str:
+        """9:41 AM today, Mon this week, Nov 3 this year, Nov 3, 2025 before."""
+        if value is None:
+            return ""
+        local = value.astimezone(self.zone)
+        days = (self.today - local.date()).days
+        if days == 0:
+            return local.strftime("%-I:%M %p")
+        if 0 < days < 7:
+            return local.strftime("%a")
+        if local.year == self.today.year:
+            return local.strftime("%b %-d")
+        return local.strftime("%b %-d, %Y")
+
+    def stamp(self, value: datetime | None) -> str:
+        """Full local date and time, for title attributes."""
+        return value.astimezone(self.zone).strftime("%a %b %-d %Y, %-I:%M %p") if value else ""
