@@ -178,6 +178,46 @@ def _conversations(church: Church, number: PhoneNumber) -> None:
         conv.unread_count = 1 if thread[-1][0] == "in" else 0
 
 
+def _stats_history(church: Church, days: int = 90) -> None:
+    """Plausible daily_stats for the last `days` days so the dashboard's charts have a shape.
+
+    Sunday reminders go to everyone, a mid-week note to most, a Friday youth text to some;
+    replies and opt-outs follow. Only written when the church has no history yet, so a real
+    church's figures are never touched (`flask rebuild-stats` recomputes from real rows).
+    """
+    from random import Random
+
+    from app.models import DailyStat
+    from app.stats import church_day
+
+    today = church_day(church.timezone)
+    if db.session.scalar(select(func.count()).select_from(DailyStat).where(DailyStat.church_id == church.id)):
+        return
+    audience = db.session.scalar(
+        select(func.count()).select_from(Member).where(Member.church_id == church.id, Member.opted_out_at.is_(None))
+    )
+    rng, rows = Random(church.id), []
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        share = {6: 1.0, 2: 0.7, 4: 0.35}.get(day.weekday(), 0.0)  # Sunday, Wednesday, Friday
+        sent = round(audience * share * rng.uniform(0.93, 1.0)) if share else 0
+        failed = round(sent * rng.uniform(0.0, 0.03))
+        rows.append(
+            {
+                "church_id": church.id,
+                "day": day,
+                "sent": sent,
+                "delivered": sent - failed - (1 if sent and rng.random() < 0.2 else 0),
+                "failed": failed,
+                "inbound": round(sent * rng.uniform(0.06, 0.16)) + rng.randint(0, 2),
+                "opt_outs": 1 if sent and rng.random() < 0.12 else 0,
+                "opt_ins": 1 if rng.random() < 0.1 else 0,
+                "segments": round(sent * rng.choice((1, 1, 2))),
+            }
+        )
+    db.session.execute(insert(DailyStat).values(rows).on_conflict_do_nothing())
+
+
 def seed_demo(member_count: int = 60) -> str:
     """Create or complete the demo data; returns a one-line summary."""
     grace = get_or_create_church("Grace Community Church", "America/Chicago")
@@ -194,6 +234,7 @@ def seed_demo(member_count: int = 60) -> str:
     _members(grace, 1000, member_count, downtown)
     _memberships(grace, groups)
     _conversations(grace, grace_number)
+    _stats_history(grace)
 
     hope = get_or_create_church("Hope Chapel", "America/Chicago")
     upsert_user(hope, "admin@hope.example.org", DEMO_PASSWORD, "owner", "Pastor Joy")

@@ -43,3 +43,51 @@ def bump(church_id: int, day: date, **counts: int) -> None:
         ),
         {"church_id": church_id, "day": day, **counts},
     )
+
+
+# Each counter recomputed from its raw rows, on the same day rule as church_day(): the
+# timestamp's calendar day in the church's timezone. One statement per church.
+_REBUILD_SQL = """
+WITH tz AS (SELECT timezone FROM churches WHERE id = :church_id),
+events AS (
+    -- One pass over the recipients: each row yields its sent, delivered and failed moments.
+    SELECT (v.at AT TIME ZONE tz.timezone)::date AS day, v.sent, v.delivered, v.failed,
+           0 AS inbound, 0 AS opt_outs, 0 AS opt_ins, v.segments
+    FROM broadcast_recipients r CROSS JOIN tz,
+         LATERAL (VALUES (r.sent_at, 1, 0, 0, coalesce(r.segments, 0)), (r.delivered_at, 0, 1, 0, 0),
+                         (r.failed_at, 0, 0, 1, 0)) AS v(at, sent, delivered, failed, segments)
+    WHERE r.church_id = :church_id AND v.at IS NOT NULL
+    UNION ALL
+    SELECT (m.created_at AT TIME ZONE tz.timezone)::date, 0, 0, 0, 1, 0, 0, 0
+    FROM conversation_messages m, tz WHERE m.church_id = :church_id AND m.direction = 'in'
+    UNION ALL
+    SELECT (e.created_at AT TIME ZONE tz.timezone)::date, 0, 0, 0, 0,
+           (e.action = 'opt_out')::int, (e.action = 'opt_in')::int, 0
+    FROM consent_events e, tz WHERE e.church_id = :church_id
+)
+INSERT INTO daily_stats (church_id, day, sent, delivered, failed, inbound, opt_outs, opt_ins, segments)
+SELECT :church_id, day, sum(sent), sum(delivered), sum(failed), sum(inbound), sum(opt_outs), sum(opt_ins),
+       sum(segments)
+FROM events GROUP BY day
+"""
+
+
+def rebuild(church_id: int) -> int:
+    """Recompute one church's daily_stats from the raw rows; returns the number of days written.
+
+    The incremental counters are the fast path; this is the audit and the repair: run it
+    after a bug fix or a restore, and the dashboard reads the same figures it would have
+    had if every writer had bumped perfectly.
+    """
+    db.session.execute(text("DELETE FROM daily_stats WHERE church_id = :church_id"), {"church_id": church_id})
+    result = db.session.execute(text(_REBUILD_SQL), {"church_id": church_id})
+    db.session.execute(
+        text(
+            "INSERT INTO member_counts (church_id, opted_in, opted_out) "
+            "SELECT :church_id, count(*) FILTER (WHERE opted_out_at IS NULL), "
+            "count(*) FILTER (WHERE opted_out_at IS NOT NULL) FROM members WHERE church_id = :church_id "
+            "ON CONFLICT (church_id) DO UPDATE SET opted_in = excluded.opted_in, opted_out = excluded.opted_out"
+        ),
+        {"church_id": church_id},
+    )
+    return result.rowcount or 0

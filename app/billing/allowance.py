@@ -22,6 +22,8 @@ PLANS: dict[str, dict] = {
     "ministry": {"name": "Ministry", "segments": 20_000, "price": "$199/month"},
 }
 DEFAULT_PLAN = "starter"
+# Where over-allowance and overdue messages point owners (a plain path: services have no request).
+BILLING_PATH = "/billing"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Allowance:
             return None
         return (
             f"This needs {self.requested:,} segments but only {self.remaining:,} of this month's "
-            f"{self.allowance:,} are left."
+            f"{self.allowance:,} are left. Upgrade the plan in Billing ({BILLING_PATH}) or wait for next month."
         )
 
 
@@ -79,6 +81,22 @@ def check(church: Church, segments: int = 0) -> Allowance:
     return Allowance(allowance=monthly_allowance(church), used=segments_used(church.id), requested=segments)
 
 
+def check_for_page(church: Church) -> Allowance:
+    """check(church), read once per request: the banners and the page both show it.
+
+    Only for display; anything that decides whether to send calls check() for a fresh read.
+    """
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return check(church)
+    cached = g.get("_koinonia_allowance")
+    if cached is None or cached[0] != church.id:
+        cached = (church.id, check(church))
+        g._koinonia_allowance = cached
+    return cached[1]
+
+
 def record_usage(church_id: int, segments: int, today: date | None = None) -> None:
     """Add segments accepted by the provider to this period's usage (one upsert)."""
     if segments <= 0:
@@ -98,7 +116,10 @@ def record_usage(church_id: int, segments: int, today: date | None = None) -> No
 PAST_DUE_GRACE_DAYS = 7
 
 
-def sending_blocked_reason(church: Church, now: datetime | None = None) -> str | None:
+_UNSET = object()
+
+
+def sending_blocked_reason(church: Church, now: datetime | None = None, subscription=_UNSET) -> str | None:
     """Why new broadcasts are refused for this church right now, or None.
 
     A subscription that has been past due for longer than the grace period blocks new
@@ -106,8 +127,12 @@ def sending_blocked_reason(church: Church, now: datetime | None = None) -> str |
     """
     from app.models import Subscription
 
-    sub = db.session.scalar(select(Subscription).where(Subscription.church_id == church.id))
-    if sub is None or sub.status != "past_due" or sub.past_due_since is None:
+    sub = (
+        subscription
+        if subscription is not _UNSET
+        else db.session.scalar(select(Subscription).where(Subscription.church_id == church.id))
+    )
+    if sub is None or sub.status not in ("past_due", "unpaid") or sub.past_due_since is None:
         return None
     now = now or datetime.now(UTC)
     days = (now - sub.past_due_since).days
@@ -115,5 +140,5 @@ def sending_blocked_reason(church: Church, now: datetime | None = None) -> str |
         return None
     return (
         f"Payment has been overdue for {days} days, so new broadcasts are paused. "
-        "Update the payment method in Billing to send again; replies still work."
+        f"Update the payment method in Billing ({BILLING_PATH}) to send again; replies still work."
     )

@@ -63,6 +63,7 @@ class Subscription(IdMixin, TenantMixin, Base):
 
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_item_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32), default="none", server_default="none")
     plan: Mapped[str | None] = mapped_column(String(32))
     price_id: Mapped[str | None] = mapped_column(String(255))

@@ -55,7 +55,16 @@ def simulator():
 
 
 @pytest.fixture(scope="session")
-def e2e_env(simulator):
+def fake_stripe():
+    """The local fake Stripe API the live app bills through; its events go to the live app."""
+    from tests.fakes.stripe_server import FakeStripe
+
+    with FakeStripe() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def e2e_env(simulator, fake_stripe):
     """Environment for the live processes: their own database and Redis db number."""
     app = make_app(f"koinonia_e2e_{run_slot()}")
     port = free_port()
@@ -74,7 +83,12 @@ def e2e_env(simulator):
         "SMS_PROVIDER": "simulator",
         "TELNYX_API_BASE": simulator.api_base,
         "TELNYX_PUBLIC_KEY": simulator.public_key_b64,
+        "STRIPE_SECRET_KEY": fake_stripe.secret_key,
+        "STRIPE_WEBHOOK_SECRET": fake_stripe.webhook_secret,
+        "STRIPE_API_BASE": fake_stripe.api_base,
+        "STRIPE_PRICE_IDS": fake_stripe.price_ids_env,
     }
+    fake_stripe.webhook_url = f"http://127.0.0.1:{port}/webhooks/stripe"
     simulator.webhook_url = f"http://127.0.0.1:{port}/webhooks/telnyx"
     import redis
 

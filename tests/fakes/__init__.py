@@ -1,0 +1,1 @@
+"""Local fakes of third-party APIs (Stripe) that tests and browser journeys run against."""
