@@ -41,7 +41,10 @@ def run(app: Flask, queue_names: list[str] | None = None, *, burst: bool = False
         ticker = Ticker({n: rds.queue(n) for n in QUEUE_NAMES})
         ticker.start()
     try:
-        ok = worker.work(with_scheduler=True, burst=burst, logging_level=app.config.get("LOG_LEVEL", "INFO"))
+        # RQ logs three INFO lines per job; with sweeps every few seconds that buries everything else.
+        # Failures still log at WARNING/ERROR; LOG_LEVEL=DEBUG brings the per-job lines back.
+        rq_level = "DEBUG" if app.config.get("LOG_LEVEL") == "DEBUG" else "WARNING"
+        ok = worker.work(with_scheduler=True, burst=burst, logging_level=rq_level)
     finally:
         if ticker:
             ticker.stop()

@@ -20,6 +20,7 @@ from app.models import (
     Branch,
     Broadcast,
     BroadcastRecipient,
+    Church,
     ConversationMessage,
     Group,
     GroupLeader,
@@ -325,9 +326,15 @@ def detail(broadcast: Broadcast) -> dict:
         .order_by(BroadcastRecipient.id)
         .limit(FAILED_SHOWN)
     ).all()
+    from app.broadcasts.tasks import quiet_until
+
     progress = broadcast_progress(broadcast)
+    held_until = None
+    if broadcast.status == "sending" and progress["queued"]:
+        held_until = quiet_until(db.session.get(Church, broadcast.church_id))
     return {
         "broadcast": broadcast,
+        "held_until": held_until,
         "progress": progress,
         "failed": failed,
         "replies": reply_counts(broadcast.church_id, [broadcast.id]).get(broadcast.id, 0),

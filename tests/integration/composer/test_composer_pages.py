@@ -222,3 +222,28 @@ def test_polled_progress_refreshes_the_status_badge_and_cancel_button(client, lo
     client.post(f"/broadcasts/{b.id}/cancel")
     partial = client.get(f"/broadcasts/{b.id}/progress", headers=HX).get_data(as_text=True)
     assert "Cancelled" in partial and "Cancel broadcast" not in partial
+
+
+def test_detail_page_says_when_quiet_hours_hold_a_sending_broadcast(client, db, church, login_as):
+    """A broadcast waiting for quiet hours to end says so instead of looking stuck."""
+    from datetime import time
+
+    from app.broadcasts.audience import AudienceSpec
+    from app.broadcasts.services import create_broadcast
+    from app.models import Group, User
+
+    # Quiet all day except one minute: whatever the time of the run, it is inside.
+    church.quiet_hours_start, church.quiet_hours_end = time(0, 1), time(0, 0)
+    youth = db.session.scalar(db.select(Group).where(Group.church_id == church.id, Group.name == "Youth"))
+    owner = db.session.scalar(db.select(User).where(User.email == "admin@example.org"))
+    broadcast = create_broadcast(
+        church,
+        owner,
+        body="Grace Community Church: see you Friday",
+        media_urls=[],
+        spec=AudienceSpec(group_ids=[youth.id]),
+        idempotency_key="quiet-hold-test",
+    )
+    login_as("owner")
+    page = client.get(f"/broadcasts/{broadcast.id}").get_data(as_text=True)
+    assert "Held for quiet hours: sending resumes at" in page
