@@ -58,8 +58,6 @@ INDEXES = {
     # "Next scheduled" cards: a church's due broadcasts and enabled schedules, soonest first.
     "ix_broadcasts_church_scheduled": "broadcasts (church_id, scheduled_at) WHERE status = 'scheduled'",
     "ix_schedules_church_next_run": "schedules (church_id, next_run_at) WHERE enabled",
-    # Members who joined in the last 30 days (the members card's change figure).
-    "ix_members_church_created_at": "members (church_id, created_at)",
     # Stripe state by customer id, for events that carry only the customer.
     "ix_subscriptions_stripe_customer_id": "subscriptions (stripe_customer_id)",
 }
