@@ -26,8 +26,7 @@ migrate:
 	@scripts/dev.sh migrate
 
 bench:
-	@if [ -f bench/run.sh ]; then bash bench/run.sh $(ARGS); \
-	else echo "bench: no bench/run.sh yet"; fi
+	@bench/run.sh $(ARGS)
 
 clean:
 	@$(SERVICES_PY) down --dir .var/dev
