@@ -6,6 +6,7 @@ import secrets
 import time
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Config
@@ -31,6 +32,18 @@ CSP = (
     "https://billing.stripe.com; base-uri 'self'; object-src 'none'"
 )
 
+# Machine endpoints: no cookie session (and so no user loading) is opened for them.
+SESSIONLESS_PREFIXES = ("/webhooks/", "/health")
+
+
+class MachineAwareSessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, skipped for webhooks and health checks, which never use it."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(SESSIONLESS_PREFIXES):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
 
 def create_app(config_class: type[Config] = Config) -> Flask:
     """Build the app: config, logging, extensions, blueprints, error handlers, CLI."""
@@ -42,6 +55,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config_class())
+    app.session_interface = MachineAwareSessionInterface()
     configure_logging(app)
     # One proxy hop (the load balancer) so rate limits see the real client address.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

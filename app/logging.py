@@ -18,13 +18,14 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = record.church_id = record.user_id = None
         if has_request_context():
-            from flask_login import current_user
-
             record.request_id = g.get("request_id")
+            # Only a user the request already loaded: a log line must not open the session or
+            # query the database (webhooks and health checks have no session at all).
+            user = g.get("_login_user")
             try:
-                if current_user and current_user.is_authenticated:
-                    record.church_id = current_user.church_id
-                    record.user_id = current_user.id
+                if user is not None and user.is_authenticated:
+                    record.church_id = user.church_id
+                    record.user_id = user.id
             except Exception:  # noqa: BLE001 - logging must never break a request
                 pass
         return True

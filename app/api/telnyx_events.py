@@ -36,6 +36,14 @@ STATUS_TYPES = ("message.sent", "message.finalized")
 NUDGE_KEY = "koinonia:webhooks:telnyx:nudge"
 DRAIN_JOB_ID = "koinonia-telnyx-drain"
 DRAIN_QUEUE = "high"
+# Under a flow of events (SETTLE_MIN_RATE/s or more) a drain job that took a small batch waits
+# this long before the next, so events are applied in batches: measured in-process, 5 events a
+# batch cost ~0.8 ms CPU each, 100 a batch ~0.1 ms, CPU taken from the web workers answering
+# Telnyx. Adds at most SETTLE_SECONDS to lag; a trickle gets one pause at most and the job
+# ends as before, so it does not hold a worker asleep.
+SETTLE_SECONDS = 0.25
+SETTLE_BELOW = 100
+SETTLE_MIN_RATE = 40.0
 
 
 class RetryLater(Exception):
@@ -80,7 +88,10 @@ def nudge() -> None:
     client = rds.client
     if client.set(NUDGE_KEY, "1", nx=True, ex=30):
         rds.queue(DRAIN_QUEUE).enqueue(
-            "app.api.telnyx_events.drain", job_id=f"{DRAIN_JOB_ID}-{time.monotonic_ns()}", result_ttl=0
+            "app.api.telnyx_events.drain",
+            settle=SETTLE_SECONDS,
+            job_id=f"{DRAIN_JOB_ID}-{time.monotonic_ns()}",
+            result_ttl=0,
         )
 
 
@@ -182,11 +193,12 @@ def _finish(events: list[WebhookEvent], done: list[int], retry: dict[int, str]) 
             )
 
 
-def drain(max_seconds: float = 50.0) -> int:
+def drain(max_seconds: float = 50.0, settle: float = 0.0) -> int:
     """Process pending events until none is due (or time is up); returns how many were taken.
 
-    Before stopping it clears the nudge flag and looks once more, so an event stored while
-    it was finishing is either seen here or nudges a new drain.
+    With `settle`, while events flow in, a batch smaller than SETTLE_BELOW is followed by that
+    pause so the next batch is a larger one. Before stopping it clears the nudge flag and looks
+    once more, so an event stored while it was finishing is either seen here or nudges a new drain.
     """
     started = time.monotonic()
     total = 0
@@ -194,6 +206,9 @@ def drain(max_seconds: float = 50.0) -> int:
         taken = process_batch()
         total += taken
         if taken:
+            flowing = total >= SETTLE_MIN_RATE * (time.monotonic() - started)
+            if settle and taken < SETTLE_BELOW and flowing:
+                time.sleep(settle)
             continue
         try:
             rds.client.delete(NUDGE_KEY)
@@ -208,7 +223,7 @@ def drain(max_seconds: float = 50.0) -> int:
 
 def sweep() -> int:
     """Periodic: drain whatever is pending (covers lost nudges and retries that came due)."""
-    return drain()
+    return drain(settle=SETTLE_SECONDS)
 
 
 def backlog() -> dict[str, Any]:
