@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,13 @@ from app.models import Member
 
 PAGE_SIZE = 50
 WINDOW = 2000
+# A group filter without a search (the lists that pass `drivers`) is a cheap probe per window row,
+# so its window reads further: a group of 1 in 40 then fills a page without the fallback.
+FILTER_WINDOW = 3000
+# A search the planner expects to match fewer rows than this skips the window: at 100,000 members a
+# window of 2,000 holds a page only when some 2,500 rows match, and reading a few thousand matches
+# off the trigram index costs less than a window read in vain and then the matches anyway.
+FEW_MATCHES = 6000
 
 
 def sort_keys(sort: str) -> tuple[list[ColumnElement], bool]:
@@ -123,7 +131,9 @@ class KeysetPage:
     prev_cursor: str | None
 
 
-def window_statement(walk: Walk, conditions: list[ColumnElement[bool]], church_id: int, want: int) -> Select:
+def window_statement(
+    walk: Walk, conditions: list[ColumnElement[bool]], church_id: int, want: int, size: int = WINDOW
+) -> Select:
     """Step 1: the matches among the next WINDOW rows of the church, in reading order.
 
     The window is a LIMIT subquery, so PostgreSQL has to read it off the sort index and filter
@@ -132,31 +142,51 @@ def window_statement(walk: Walk, conditions: list[ColumnElement[bool]], church_i
     window = select(Member).where(Member.church_id == church_id)
     if walk.start is not None:
         window = window.where(walk.beyond(walk.start))
-    inner = walk.ordered(window).limit(WINDOW).subquery("members_window")
+    inner = walk.ordered(window).limit(size).subquery("members_window")
     adapt = ClauseAdapter(inner).traverse
     keys = [adapt(k.__clause_element__() if hasattr(k, "__clause_element__") else k) for k in walk.keys]
     stmt = select(aliased(Member, inner)).where(*(adapt(c) for c in conditions)).add_columns(*keys)
     return stmt.order_by(*(k.desc() if walk.descending else k.asc() for k in keys)).limit(want)
 
 
+def estimated_rows(stmt: Select) -> float:
+    """How many rows the planner expects `stmt` to return (one EXPLAIN: planning, no execution)."""
+    compiled = stmt.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+    result = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params)
+    plan = result.scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
 def fetch_rows(
-    walk: Walk, conditions: list[ColumnElement[bool]], church_id: int, want: int, *, sparse: bool = False
+    walk: Walk,
+    conditions: list[ColumnElement[bool]],
+    church_id: int,
+    want: int,
+    *,
+    sparse: bool = False,
+    drivers: Sequence[ColumnElement[bool]] = (),
+    estimate: bool = False,
 ) -> list[Any]:
     """Up to `want` matching rows in reading order: straight off the index, or window then matches.
 
     `sparse` says the caller knows the matches are few and unrelated to the sort (a phone number),
-    so the window would only be read in vain.
+    so the window would only be read in vain. `drivers` are redundant conditions added to the
+    matches step only, to start it from a small set of ids (see queries.member_drivers).
+    `estimate` (text searches) asks the planner first and skips the window for a narrow search.
     """
     stmt = select(Member).where(Member.church_id == church_id, *conditions)
     if not conditions:
         return list(db.session.execute(page_statement(walk, stmt, want, start=walk.start)).all())
-    if sparse:
+    if sparse or (estimate and estimated_rows(stmt.with_only_columns(Member.id)) < FEW_MATCHES):
         return list(db.session.execute(page_statement(walk, stmt, want, start=walk.start, opaque=True)).all())
-    rows = list(db.session.execute(window_statement(walk, conditions, church_id, want)).all())
+    size = FILTER_WINDOW if drivers else WINDOW
+    rows = list(db.session.execute(window_statement(walk, conditions, church_id, want, size)).all())
     if len(rows) < want:
         # Too few in the window: read the page from the matches themselves. It starts again at the
         # cursor rather than at the window's end, which costs a few rows twice but saves a query.
-        matches = page_statement(walk, stmt, want, start=walk.start, opaque=True)
+        matches = page_statement(walk, stmt.where(*drivers), want, start=walk.start, opaque=True)
         rows = list(db.session.execute(matches).all())
     return rows
 
@@ -170,10 +200,12 @@ def keyset_page(
     before: str | None = None,
     limit: int = PAGE_SIZE,
     sparse: bool = False,
+    drivers: Sequence[ColumnElement[bool]] = (),
+    estimate: bool = False,
 ) -> KeysetPage:
     """One page of the church's members matching `conditions`, after `after` or before `before`."""
     walk = Walk.plan(sort, after, before)
-    fetched = fetch_rows(walk, conditions, church_id, limit + 1, sparse=sparse)
+    fetched = fetch_rows(walk, conditions, church_id, limit + 1, sparse=sparse, drivers=drivers, estimate=estimate)
     more = len(fetched) > limit
     fetched = fetched[:limit]
     if not fetched:

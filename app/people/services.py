@@ -27,6 +27,7 @@ from app.people.queries import (
     is_phone_search,
     leader_scope,
     member_conditions,
+    member_drivers,
 )
 from app.tenancy import scoped
 
@@ -95,7 +96,15 @@ def list_members(
     conditions = member_conditions(actor, filters, not_in_group_id=not_in_group_id)
     sparse = is_phone_search(filters.q)
     page = keyset_page(
-        conditions, filters.sort, actor.church_id, after=after, before=before, limit=limit, sparse=sparse
+        conditions,
+        filters.sort,
+        actor.church_id,
+        after=after,
+        before=before,
+        limit=limit,
+        sparse=sparse,
+        drivers=member_drivers(actor, filters),
+        estimate=bool(filters.q),
     )
     total = count_members(actor, filters) if with_total and not not_in_group_id else None
     return MemberList(filters, decorate(actor.church_id, page.rows), page.next_cursor, page.prev_cursor, total)
