@@ -134,7 +134,7 @@ def login_as(client, db, church):
         email = demo.get(role_or_email, role_or_email)
         user = find_user_by_email(email) if "@" in email else None
         if user is None:
-            user = UserFactory(church_id=church.id, role=role_or_email, email=f"{role_or_email}@example.org")
+            user = UserFactory(church_id=church.id, role=role_or_email, email=f"{role_or_email}.user@example.org")
         with client.session_transaction() as session:
             session["_user_id"] = str(user.id)
             session["_fresh"] = True

@@ -247,3 +247,19 @@ def test_detail_page_says_when_quiet_hours_hold_a_sending_broadcast(client, db, 
     login_as("owner")
     page = client.get(f"/broadcasts/{broadcast.id}").get_data(as_text=True)
     assert "Held for quiet hours: sending resumes at" in page
+
+
+def test_over_allowance_counter_links_owners_to_billing(client, login_as, compose, church):
+    church.sms_quota = 1
+    login_as("owner")
+    html = client.post("/broadcasts/new/counter", data=compose(), headers=HX).get_data(as_text=True)
+    assert "Over by" in html and 'href="/billing"' in html
+
+
+def test_over_allowance_counter_tells_admins_who_can_upgrade(client, login_as, compose, church):
+    """/billing is for owners only, so admins are told who can upgrade instead of getting a link to a 403."""
+    church.sms_quota = 1
+    login_as("admin")
+    html = client.post("/broadcasts/new/counter", data=compose(), headers=HX).get_data(as_text=True)
+    assert "Over by" in html and 'href="/billing"' not in html
+    assert "the church owner can upgrade the plan" in html
