@@ -129,16 +129,11 @@ def add_group_members(group_id: int):
     """Add members picked from the search to the group."""
     group = get_group_or_404(group_id)
     ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
-    try:
-        added = group_service.add_members(current_user, group, ids)
-    except AppError as err:
-        if err.status == 403:
-            raise
-        flash(err.message, "error")
-        return redirect(url_for("people.group", group_id=group.id))
-    db.session.commit()
-    flash(f"Added {added} member{'s' if added != 1 else ''} to {group.name}.", "success")
-    return redirect(url_for("people.group", group_id=group.id))
+    return _group_change(
+        group,
+        lambda: group_service.add_members(current_user, group, ids),
+        lambda added: f"Added {added} member{'s' if added != 1 else ''} to {group.name}.",
+    )
 
 
 @bp.post("/groups/<int:group_id>/leaders")
@@ -146,15 +141,24 @@ def add_group_members(group_id: int):
 def add_group_leader(group_id: int):
     """Let a user with the leader role lead this group."""
     group = get_group_or_404(group_id)
+    return _group_change(
+        group,
+        lambda: group_service.assign_leader(current_user, group, request.form.get("user_id", type=int)),
+        lambda user: f"{user.display_name} now leads {group.name}.",
+    )
+
+
+def _group_change(group, change, success_message):
+    """Apply a change to a group and go back to its page: refusals (other than 403) flash as errors."""
     try:
-        user = group_service.assign_leader(current_user, group, request.form.get("user_id", type=int))
+        result = change()
     except AppError as err:
         if err.status == 403:
             raise
         flash(err.message, "error")
         return redirect(url_for("people.group", group_id=group.id))
     db.session.commit()
-    flash(f"{user.display_name} now leads {group.name}.", "success")
+    flash(success_message(result), "success")
     return redirect(url_for("people.group", group_id=group.id))
 
 

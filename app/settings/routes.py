@@ -37,19 +37,31 @@ def branches():
     )
 
 
-def _branch_form_page(form: BranchForm, branch: Branch | None):
+def _save_or_show(form, save, conflict_field, saved_message, template: str, **context):
+    """Validate and save a settings form; a Conflict (duplicate name or number) shows by its field."""
     if form.validate_on_submit():
         try:
-            saved = services.save_branch(current_user, branch, form.name.data, form.address.data)
+            saved = save()
         except Conflict as err:
             db.session.rollback()
-            form.name.errors = [*form.name.errors, err.message]
+            conflict_field.errors = [*conflict_field.errors, err.message]
         else:
             db.session.commit()
-            flash(f"Branch “{saved.name}” saved.", "success")
+            flash(saved_message(saved), "success")
             return redirect(url_for("settings.branches"))
     status = 422 if request.method == "POST" else 200
-    return render_template("settings/branch_form.html", form=form, branch=branch), status
+    return render_template(template, form=form, **context), status
+
+
+def _branch_form_page(form: BranchForm, branch: Branch | None):
+    return _save_or_show(
+        form,
+        lambda: services.save_branch(current_user, branch, form.name.data, form.address.data),
+        form.name,
+        lambda saved: f"Branch “{saved.name}” saved.",
+        "settings/branch_form.html",
+        branch=branch,
+    )
 
 
 @bp.route("/settings/branches/new", methods=["GET", "POST"])
@@ -95,20 +107,16 @@ def _number_form(number: PhoneNumber | None = None) -> NumberForm:
 
 
 def _number_form_page(form: NumberForm, number: PhoneNumber | None):
-    if form.validate_on_submit():
-        try:
-            saved = services.save_number(
-                current_user, number, form.e164.data, form.number_type.data, form.branch_id.data or None
-            )
-        except Conflict as err:
-            db.session.rollback()
-            form.e164.errors = [*form.e164.errors, err.message]
-        else:
-            db.session.commit()
-            flash(f"Number {saved.e164} saved.", "success")
-            return redirect(url_for("settings.branches"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("settings/number_form.html", form=form, number=number), status
+    return _save_or_show(
+        form,
+        lambda: services.save_number(
+            current_user, number, form.e164.data, form.number_type.data, form.branch_id.data or None
+        ),
+        form.e164,
+        lambda saved: f"Number {saved.e164} saved.",
+        "settings/number_form.html",
+        number=number,
+    )
 
 
 @bp.route("/settings/numbers/new", methods=["GET", "POST"])

@@ -20,34 +20,12 @@ from app.api import telnyx_events
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.services import create_broadcast
-from app.delivery import retry
-from app.delivery.simserver import Simulator
 from app.models import BroadcastRecipient, Group, GroupMember, User
 from app.stats import COUNTERS, rebuild
 from tests.factories import MemberFactory
 from tests.integration.delivery_engine.conftest import envelope, post_signed
 
 GRACE_NUMBER = "+13125550100"
-
-
-@pytest.fixture
-def sim(app, db, church, monkeypatch):
-    church.quiet_hours_start = church.quiet_hours_end = None
-    simulator = Simulator(webhooks=False, hang_seconds=3)
-    saved = {k: app.config.get(k) for k in ("TELNYX_API_BASE", "TELNYX_PUBLIC_KEY", "TELNYX_TIMEOUT", "SMS_RATES")}
-    with simulator:
-        app.config.update(
-            TELNYX_API_BASE=simulator.api_base,
-            TELNYX_PUBLIC_KEY=simulator.public_key_b64,
-            TELNYX_TIMEOUT=1.0,
-            SMS_RATES={"long_code": 1000},
-        )
-        monkeypatch.setattr(retry, "BASE_DELAY", 0.01)
-        monkeypatch.setattr(retry, "MAX_DELAY", 0.05)
-        try:
-            yield simulator
-        finally:
-            app.config.update(saved)
 
 
 def snapshot(db, church_id: int) -> dict:
