@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -15,19 +14,11 @@ from app.errors import AppError
 from app.extensions import db
 from app.htmx import render, trigger
 from app.models import Broadcast, Schedule
+from app.people.templating import member_time
 from app.tenancy import get_or_404
 
-
-@bp.app_template_filter("church_time")
-def church_time(value: datetime | None, fmt: str = "%b %-d, %Y %-I:%M %p") -> str:
-    """A UTC datetime shown in the signed-in church's timezone."""
-    from zoneinfo import ZoneInfo
-
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZoneInfo(current_user.church.timezone)).strftime(fmt)
+# Broadcast pages show stored times in the church's timezone with the people pages' filter.
+bp.add_app_template_filter(member_time, "church_time")
 
 
 @bp.get("/broadcasts")

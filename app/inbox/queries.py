@@ -139,8 +139,8 @@ def _search(church_id: int, q: str) -> Any:
     return or_(Conversation.member_id.in_(matching_members), Conversation.id.in_(matching_messages))
 
 
-def list_conversations(church_id: int, user: Any, flt: ListFilter, *, limit: int = PAGE_SIZE) -> Page:
-    """One page of the list, newest activity first."""
+def _filtered(church_id: int, user: Any, flt: ListFilter):
+    """The list's columns for the conversations this user may see that match the filter."""
     stmt = _list_columns().where(Conversation.church_id == church_id, Conversation.status == flt.status)
     stmt = stmt.where(visible_to(user))
     if flt.who == "mine":
@@ -151,6 +151,12 @@ def list_conversations(church_id: int, user: Any, flt: ListFilter, *, limit: int
         stmt = stmt.where(Conversation.unread_count > 0)
     if flt.q:
         stmt = stmt.where(_search(church_id, flt.q))
+    return stmt
+
+
+def list_conversations(church_id: int, user: Any, flt: ListFilter, *, limit: int = PAGE_SIZE) -> Page:
+    """One page of the list, newest activity first."""
+    stmt = _filtered(church_id, user, flt)
     if flt.before_at is not None and flt.before_id is not None:
         stmt = stmt.where(tuple_(Conversation.last_message_at, Conversation.id) < (flt.before_at, flt.before_id))
     stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit + 1)
@@ -164,18 +170,7 @@ def list_rows_by_id(church_id: int, user: Any, flt: ListFilter, ids: list[int]) 
     """The changed rows still matching the filter, newest first, and the ids that no longer match."""
     if not ids:
         return [], set()
-    stmt = _list_columns().where(
-        Conversation.church_id == church_id, Conversation.id.in_(ids), Conversation.status == flt.status
-    )
-    stmt = stmt.where(visible_to(user))
-    if flt.who == "mine":
-        stmt = stmt.where(Conversation.assignee_id == user.id)
-    elif flt.who == "unassigned":
-        stmt = stmt.where(Conversation.assignee_id.is_(None))
-    if flt.unread:
-        stmt = stmt.where(Conversation.unread_count > 0)
-    if flt.q:
-        stmt = stmt.where(_search(church_id, flt.q))
+    stmt = _filtered(church_id, user, flt).where(Conversation.id.in_(ids))
     rows = db.session.execute(stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())).all()
     return rows, set(ids) - {r.id for r in rows}
 
