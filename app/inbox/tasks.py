@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from flask import current_app
@@ -18,11 +17,12 @@ from sqlalchemy import select
 from app import stats
 from app.billing import allowance
 from app.delivery import OptedOut, Provider, ProviderError, TransientError, make_provider
+from app.delivery.engine import record_provider_opt_outs
 from app.delivery.retry import retry_delay, should_retry
 from app.extensions import db
 from app.inbox import live
 from app.inbox.services import sending_number
-from app.models import Church, ConsentEvent, Conversation, ConversationMessage, Member
+from app.models import Church, Conversation, ConversationMessage, Member
 from app.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,9 @@ def send_message(message_id: int) -> str:
             result = provider().send(from_e164, to_e164, message.body, media_urls=_media_urls(message))
             break
         except OptedOut as exc:
-            _record_provider_block(church, member, from_e164, exc)
+            # The same opt-out, ledger row and stats as a broadcast refused with 40300.
+            record_provider_opt_outs([member.id], from_e164)
+            db.session.expire(member, ["opted_out_at"])
             return _finish(message, "failed", exc.code or "40300")
         except ProviderError as exc:
             if should_retry(exc, attempt):
@@ -104,23 +106,3 @@ def _finish(message: ConversationMessage, status: str, error_code: str | None) -
 
 def _timezone(church_id: int) -> str:
     return db.session.scalar(select(Church.timezone).where(Church.id == church_id)) or "UTC"
-
-
-def _record_provider_block(church: Church, member: Member, church_number: str, exc: ProviderError) -> None:
-    """Telnyx 40300: the member texted STOP at the carrier level; the ledger must say so."""
-    if member.opted_out_at is not None:
-        return
-    now = datetime.now(UTC)
-    member.opted_out_at = now
-    db.session.add(
-        ConsentEvent(
-            church_id=church.id,
-            member_id=member.id,
-            action="opt_out",
-            source="provider_block",
-            keyword=None,
-            phone_number=church_number,
-            detail=str(exc)[:500],
-        )
-    )
-    stats.bump(church.id, stats.church_day(church.timezone, now), opt_outs=1)
