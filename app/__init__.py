@@ -86,7 +86,7 @@ def _install_observability(app: Flask) -> None:
 
 
 def _configure_login() -> None:
-    from app.models import User
+    from app.auth.identity import load_user as load_identity
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -96,7 +96,7 @@ def _configure_login() -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+        return load_identity(int(user_id))
 
 
 def _install_request_hooks(app: Flask) -> None:
