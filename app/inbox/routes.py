@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import STAFF, role_required
@@ -25,7 +25,9 @@ from app.tenancy import get_or_404, scoped
 def _conversation(conversation_id: int) -> Conversation:
     """This church's conversation, and one this user may see; 404 otherwise (never 403: ids stay opaque).
 
-    The member is loaded in the same query (the thread always shows them).
+    The member is loaded in the same query (the thread always shows them) and held on `g` for the
+    request: the session's identity map holds objects weakly, so without a reference the later
+    `db.session.get(Member, …)` would load it again.
     """
     row = db.session.execute(
         scoped(Conversation)
@@ -35,6 +37,7 @@ def _conversation(conversation_id: int) -> Conversation:
     ).first()
     if row is None or not services.can_see(current_user, row[0]):
         abort(404)
+    g.conversation_member = row[1]
     return row[0]
 
 
