@@ -35,6 +35,9 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from httpload import exchange  # noqa: E402
 
 DB_NAME = "koinonia_bench_dashboard"
 MEMBERS = 100_000
@@ -277,24 +280,13 @@ async def _connection(
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
         started = time.perf_counter()
         try:
-            writer.write(request)
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            length, close = 0, False
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-                elif name.lower() == b"connection" and value.strip().lower() == b"close":
-                    close = True
-            await reader.readexactly(length)
+            status, _, close = await exchange(reader, writer, request)
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
             reader = writer = None
             continue
         if started >= warm_until:
             latencies.append(time.perf_counter() - started)
-            status = int(head.split(b" ", 2)[1])
             if status != 200:
                 errors.append(status)
         if close:

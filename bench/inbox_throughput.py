@@ -36,6 +36,9 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from httpload import exchange  # noqa: E402
 
 DB_NAME = "koinonia_bench_inbox"
 DEFAULT_SERVER = "postgresql+psycopg://koinonia:koinonia@127.0.0.1:54339/koinonia"
@@ -326,19 +329,7 @@ async def _connection(port: int, paths: list[str], cookie: str, until: float, wa
         request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nAccept: text/html\r\n\r\n"
         started = time.perf_counter()
         try:
-            writer.write(request.encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length, close = 0, False
-            for line in head.split(b"\r\n")[1:]:
-                key, _, value = line.partition(b":")
-                key = key.strip().lower()
-                if key == b"content-length":
-                    length = int(value)
-                elif key == b"connection" and value.strip().lower() == b"close":
-                    close = True
-            if length:
-                await reader.readexactly(length)
+            status, _, close = await exchange(reader, writer, request.encode())
         except (OSError, asyncio.IncompleteReadError, ValueError):
             result.resets += 1
             writer = None

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from delivery_throughput import database_url, recreate_database  # noqa: E402
+from httpload import exchange  # noqa: E402
 from simulator_throughput import free_port, wait_http  # noqa: E402
 
 from app.security.signatures import public_key_b64, sign_telnyx  # noqa: E402
@@ -120,20 +121,6 @@ def post_all(url: str, bodies: list[bytes], key: Ed25519PrivateKey, concurrency:
     latencies: list[float] = []
     errors: list[str] = []
     cursor = iter(range(len(requests)))
-
-    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes, bool]:
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length, close = 0, False
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                close = True
-        answer = await reader.readexactly(length) if length else b""
-        return int(head[9:12]), answer, close
 
     async def run() -> None:
         reader = writer = None
