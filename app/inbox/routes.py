@@ -73,7 +73,8 @@ def conversation(conversation_id: int):
     flt = queries.ListFilter.from_args(request.args)
     if is_fragment_request():
         return render("inbox/page.html", "inbox/_thread_response.html", **thread_context(conv), flt=flt)
-    return render("inbox/page.html", **list_context(flt), **thread_context(conv, with_row=False))
+    listing = list_context(flt)
+    return render("inbox/page.html", **listing, **thread_context(conv, with_row=False, version=listing["version"]))
 
 
 @bp.get("/inbox/<int:conversation_id>/older")

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from flask import render_template
+from flask import g, render_template
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -32,6 +32,7 @@ def list_context(flt: queries.ListFilter) -> dict[str, Any]:
     """The list pane: one page of rows (as HTML), the filter, the unread badge and the live version."""
     church_id = current_user.church_id
     version = live.current_version(church_id)
+    _prefetch(_rows_key(church_id, flt, version), _unread_key(church_id, version))
     return {
         "flt": flt,
         "rows_html": rows_html(church_id, flt, version),
@@ -52,14 +53,8 @@ def rows_html(church_id: int, flt: queries.ListFilter, version: int) -> Markup:
     for version v is never stale for v. The day is in the key because the times say "9:41 AM"
     today and "Mon" tomorrow; the selected row is marked by inbox.js, not here.
     """
-    who = f"{flt.who}{current_user.id}" if flt.who == "mine" else flt.who
-    cursor = f"{flt.before_at.isoformat()}_{flt.before_id}" if flt.before_at else ""
-    raw = f"{flt.status}|{who}|{int(flt.unread)}|{flt.q}|{cursor}|{clock_today()}"
-    key = f"koinonia:inbox:rows:{church_id}:{_scope()}:{version}:{hashlib.sha1(raw.encode()).hexdigest()}"
-    try:
-        cached = rds.client.get(key)
-    except redis.RedisError:
-        cached = None
+    key = _rows_key(church_id, flt, version)
+    cached = _cached(key)
     if cached is not None:
         return Markup(cached.decode())
     listing = queries.list_conversations(church_id, current_user, flt)
@@ -71,6 +66,45 @@ def rows_html(church_id: int, flt: queries.ListFilter, version: int) -> Markup:
     return Markup(html)
 
 
+def _rows_key(church_id: int, flt: queries.ListFilter, version: int) -> str:
+    who = f"{flt.who}{current_user.id}" if flt.who == "mine" else flt.who
+    cursor = f"{flt.before_at.isoformat()}_{flt.before_id}" if flt.before_at else ""
+    raw = f"{flt.status}|{who}|{int(flt.unread)}|{flt.q}|{cursor}|{clock_today()}"
+    return f"koinonia:inbox:rows:{church_id}:{_scope()}:{version}:{hashlib.sha1(raw.encode()).hexdigest()}"
+
+
+def _unread_key(church_id: int, version: int) -> str:
+    return f"koinonia:inbox:unread:{church_id}:{_scope()}:{version}"
+
+
+def _thread_key(conv: Conversation, version: int) -> str:
+    return f"koinonia:inbox:thread:{conv.church_id}:{conv.id}:{version}:{clock_today()}"
+
+
+def _church_list_key(name: str, church_id: int) -> str:
+    return f"koinonia:inbox:{name}:{church_id}"
+
+
+def _prefetch(*keys: str) -> None:
+    """Read the cached pieces a page needs in one round trip (MGET) instead of one GET each."""
+    try:
+        values = rds.client.mget(keys)
+    except redis.RedisError:
+        return
+    g.setdefault("inbox_cached", {}).update(zip(keys, values, strict=True))
+
+
+def _cached(key: str) -> bytes | None:
+    """A cached piece: from this request's prefetch when it read that key, else from Redis."""
+    prefetched = g.get("inbox_cached")
+    if prefetched is not None and key in prefetched:
+        return prefetched.pop(key)
+    try:
+        return rds.client.get(key)
+    except redis.RedisError:
+        return None
+
+
 def clock_today() -> str:
     from app.inbox.templating import clock
 
@@ -79,11 +113,8 @@ def clock_today() -> str:
 
 def unread_total(church_id: int, version: int) -> int:
     """The unread badge, counted once per inbox version (every change to unread bumps it)."""
-    key = f"koinonia:inbox:unread:{church_id}:{_scope()}:{version}"
-    try:
-        cached = rds.client.get(key)
-    except redis.RedisError:
-        cached = None
+    key = _unread_key(church_id, version)
+    cached = _cached(key)
     if cached is not None:
         return int(cached)
     count = queries.unread_count(church_id, current_user)
@@ -111,16 +142,24 @@ def reply_box_context(
     }
 
 
-def thread_context(conv: Conversation, *, items: bool = True, with_row: bool = True) -> dict[str, Any]:
+def thread_context(
+    conv: Conversation, *, items: bool = True, with_row: bool = True, version: int | None = None
+) -> dict[str, Any]:
     """The thread pane: header, the newest messages and notes, reply box and note form.
 
     `with_row` adds the conversation's list row (for an out-of-band update of the list); the
-    full page renders the list itself and skips that query.
+    full page renders the list itself and skips that query. `version` is the inbox version
+    when the caller has just read it.
     """
     reply_to: Any = ...
     messages = None
+    lists = (_church_list_key("canned", conv.church_id), _church_list_key("users", conv.church_id))
     if items:
-        messages, reply_to = thread_html(conv, live.current_version(conv.church_id))
+        version = live.current_version(conv.church_id) if version is None else version
+        _prefetch(_thread_key(conv, version), *lists)
+        messages, reply_to = thread_html(conv, version)
+    else:
+        _prefetch(*lists)
     ctx = reply_box_context(conv, reply_to=reply_to)
     ctx["users"] = assignees(conv.church_id)
     ctx["row"] = queries.list_row(conv.church_id, conv.id) if with_row else None
@@ -140,11 +179,8 @@ def _church_cached(name: str, church_id: int, load: Any, fields: tuple[str, ...]
 
     A user or template added in Settings appears in the menus within CHURCH_LIST_TTL seconds.
     """
-    key = f"koinonia:inbox:{name}:{church_id}"
-    try:
-        cached = rds.client.get(key)
-    except redis.RedisError:
-        cached = None
+    key = _church_list_key(name, church_id)
+    cached = _cached(key)
     if cached is None:
         rows = [{f: getattr(obj, f) for f in fields} for obj in load(church_id)]
         try:
@@ -162,11 +198,8 @@ def thread_html(conv: Conversation, version: int) -> tuple[Markup, tuple[int, st
     Messages, notes and delivery statuses all bump the church's inbox version when they
     change (status webhooks included), so the page cached for a version is that version's.
     """
-    key = f"koinonia:inbox:thread:{conv.church_id}:{conv.id}:{version}:{clock_today()}"
-    try:
-        cached = rds.client.get(key)
-    except redis.RedisError:
-        cached = None
+    key = _thread_key(conv, version)
+    cached = _cached(key)
     if cached is not None:
         data = json.loads(cached)
         return Markup(data["html"]), tuple(data["reply_to"]) if data["reply_to"] else None
