@@ -127,8 +127,13 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def finish_request(response):
-        add_vary_header(response)
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.path.startswith(SESSIONLESS_PREFIXES):
+            # JSON for providers and load balancers: nothing to frame, script or vary by HTMX,
+            # and at webhook rates each header set here is CPU taken from the next request.
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            return response
+        add_vary_header(response)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
