@@ -3,12 +3,19 @@
 Runs on the "high" queue so a reply never waits behind a 10,000-recipient broadcast.
 The message row is locked while the provider call runs, so a duplicated job finds the
 provider id already set and does nothing: one text per message row, never two.
+
+Replies share the sending number's rate limit and the provider circuit with broadcasts
+(app.broadcasts.sending): a reply never pushes a number over its rate, and while the circuit
+is open a reply waits (still "sending") and is tried again when it may close, instead of
+spending its tries against a provider that is down.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
+from datetime import timedelta
 from functools import lru_cache
 
 from flask import current_app
@@ -19,10 +26,10 @@ from app.billing import allowance
 from app.delivery import OptedOut, Provider, ProviderError, TransientError, make_provider
 from app.delivery.engine import record_provider_opt_outs
 from app.delivery.retry import retry_delay, should_retry
-from app.extensions import db
+from app.extensions import db, rds
 from app.inbox import live
 from app.inbox.services import sending_number
-from app.models import Church, Conversation, ConversationMessage, Member
+from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
 from app.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -61,25 +68,45 @@ def send_message(message_id: int) -> str:
     from_e164, to_e164 = sending_number(conversation), member.phone_e164
     if not from_e164 or not to_e164:
         return _finish(message, "failed", "no_number")
+    from app.broadcasts.sending import circuit_breaker, rate_limiter
+
+    circuit = circuit_breaker()
+    state = circuit.state()
+    probe = state["state"] == "half_open"
+    if state["state"] == "open" or (probe and not circuit.allow()):
+        return _later(message, state["retry_in"] or 1.0, "provider circuit open")
+    if not rate_limiter().acquire(from_e164, _number_type(from_e164), timeout=MAX_WAIT):
+        return _later(message, 1.0, "sending number at its rate limit")
     attempt = 0
     while True:
         attempt += 1
         try:
             result = provider().send(from_e164, to_e164, message.body, media_urls=_media_urls(message))
             break
+        except TransientError as exc:
+            circuit.record_failure()
+            if not exc.maybe_sent and (probe or circuit.state()["state"] != "closed"):
+                return _later(message, circuit.state()["retry_in"] or 1.0, "provider circuit open")
+            if should_retry(exc, attempt):
+                time.sleep(min(retry_delay(exc, attempt), MAX_WAIT))
+                continue
+            log.warning("reply to %s not sent: %s", mask_phone(to_e164), exc)
+            # Possibly accepted by the provider: 'unknown' until a webhook says otherwise.
+            return _finish(message, "unknown" if exc.maybe_sent else "failed", exc.code or "provider_error")
         except OptedOut as exc:
+            _answered(circuit, probe)
             # The same opt-out, ledger row and stats as a broadcast refused with 40300.
             record_provider_opt_outs([member.id], from_e164)
             db.session.expire(member, ["opted_out_at"])
             return _finish(message, "failed", exc.code or "40300")
-        except ProviderError as exc:
+        except ProviderError as exc:  # rate limited (429) or refused (other 4xx): the provider answered
             if should_retry(exc, attempt):
                 time.sleep(min(retry_delay(exc, attempt), MAX_WAIT))
                 continue
-            maybe_sent = isinstance(exc, TransientError) and exc.maybe_sent
+            _answered(circuit, probe)
             log.warning("reply to %s not sent: %s", mask_phone(to_e164), exc)
-            # Possibly accepted by the provider: 'unknown' until a webhook says otherwise.
-            return _finish(message, "unknown" if maybe_sent else "failed", exc.code or "provider_error")
+            return _finish(message, "failed", exc.code or "provider_error")
+    _answered(circuit, probe)
     message.provider_message_id = result.provider_message_id
     day = stats.church_day(church.timezone)
     stats.bump(church.id, day, sent=1, segments=result.parts)
@@ -87,6 +114,26 @@ def send_message(message_id: int) -> str:
     live.note_change(church.id, conversation.id)
     db.session.commit()
     return message.status
+
+
+def _later(message: ConversationMessage, seconds: float, why: str) -> str:
+    """Try this reply again in `seconds` (jittered); it stays "sending" and nothing went out."""
+    message_id = message.id
+    db.session.rollback()  # releases the row lock; the message is unchanged
+    delay = max(1.0, float(seconds)) + random.uniform(0, 1)
+    rds.queue("high").enqueue_in(timedelta(seconds=delay), "app.inbox.tasks.send_message", message_id, result_ttl=0)
+    log.info("reply %s waits %.0f s: %s", message_id, delay, why)
+    return "deferred"
+
+
+def _answered(circuit, probe: bool) -> None:
+    """The provider answered: as the half-open probe, that closes the circuit."""
+    if probe:
+        circuit.record_success()
+
+
+def _number_type(e164: str) -> str:
+    return db.session.scalar(select(PhoneNumber.number_type).where(PhoneNumber.e164 == e164)) or "long_code"
 
 
 def _media_urls(message: ConversationMessage) -> list[str] | None:
