@@ -1,9 +1,13 @@
-"""Forms for the settings pages: branches and their sending numbers."""
+"""Forms for the settings pages: the church itself, branches and their sending numbers."""
 
 from __future__ import annotations
 
+from datetime import time
+from functools import cache
+from zoneinfo import available_timezones
+
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.models.tenancy import NUMBER_TYPES
@@ -41,3 +45,90 @@ class NumberForm(FlaskForm):
             field.data = normalize_phone(raw, self.country)
         except PhoneError as err:
             raise ValidationError(str(err)) from None
+
+
+# Most churches on Koinonia are in the US: their zones lead the list, by name people know.
+COMMON_TIMEZONES = {
+    "America/New_York": "Eastern (New York)",
+    "America/Chicago": "Central (Chicago)",
+    "America/Denver": "Mountain (Denver)",
+    "America/Phoenix": "Arizona (Phoenix)",
+    "America/Los_Angeles": "Pacific (Los Angeles)",
+    "America/Anchorage": "Alaska (Anchorage)",
+    "Pacific/Honolulu": "Hawaii (Honolulu)",
+}
+# Real entries of the tz database that name no place anyone lives in.
+_NOT_ZONES = {"localtime", "Factory", "posixrules"}
+HELP_TEXT_MAX = 300
+DEFAULT_QUIET_HOURS = (time(21, 0), time(8, 0))
+
+
+@cache
+def timezones() -> frozenset[str]:
+    """Every IANA zone a church may pick."""
+    return frozenset(available_timezones() - _NOT_ZONES)
+
+
+def timezone_choices() -> dict[str, list[tuple[str, str]]]:
+    """The zone select: common US zones first, then every zone sorted (each listed once)."""
+    common = [(z, label) for z, label in COMMON_TIMEZONES.items() if z in timezones()]
+    rest = sorted(timezones() - COMMON_TIMEZONES.keys())
+    return {"United States": common, "All time zones": [(z, z.replace("_", " ")) for z in rest]}
+
+
+class ChurchForm(FlaskForm):
+    """The church's own settings; quiet hours are both times or none (NULL)."""
+
+    name = StringField(
+        "Church name",
+        validators=[DataRequired("Give the church a name."), Length(max=200, message="At most 200 characters.")],
+    )
+    timezone = SelectField("Time zone", validate_choice=False)
+    quiet_hours = BooleanField("Hold broadcasts during quiet hours")
+    # Browsers send HH:MM, or HH:MM:SS when an input has a seconds step.
+    quiet_hours_start = TimeField("Quiet from", validators=[Optional()], format=["%H:%M", "%H:%M:%S"])
+    quiet_hours_end = TimeField("Until", validators=[Optional()], format=["%H:%M", "%H:%M:%S"])
+    help_text = TextAreaField(
+        "Reply to HELP and INFO",
+        validators=[
+            Optional(),
+            Length(max=HELP_TEXT_MAX, message=f"At most {HELP_TEXT_MAX} characters; keep it to one or two texts."),
+        ],
+        render_kw={"rows": 3},
+    )
+    leaders_can_send = BooleanField("Leaders may send broadcasts to the groups they lead")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+    def fill_from(self, church) -> None:
+        """On first show: the quiet hours switch follows the church; empty times show the defaults."""
+        self.quiet_hours.data = church.quiet_hours_start is not None and church.quiet_hours_end is not None
+        if not self.quiet_hours.data:
+            self.quiet_hours_start.data, self.quiet_hours_end.data = DEFAULT_QUIET_HOURS
+
+    def validate_timezone(self, field: SelectField) -> None:
+        if field.data not in timezones():
+            raise ValidationError("Choose a time zone from the list.")
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        if not self.quiet_hours.data:
+            # The times are ignored when quiet hours are off; a half-typed one must not block saving.
+            start.errors, end.errors = [], []
+        else:
+            if start.data is None and not start.errors:
+                start.errors.append("Enter when quiet hours start.")
+            if end.data is None and not end.errors:
+                end.errors.append("Enter when quiet hours end.")
+            if start.data is not None and start.data == end.data:
+                end.errors.append("Quiet hours must end at a different time than they start.")
+        return not self.errors
+
+    def quiet_hours_times(self) -> tuple[time, time] | None:
+        """(start, end) when quiet hours are on, else None (stored as NULL)."""
+        if not self.quiet_hours.data:
+            return None
+        return self.quiet_hours_start.data, self.quiet_hours_end.data

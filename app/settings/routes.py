@@ -1,4 +1,4 @@
-"""Church settings: an index of sections, and the branches and sending numbers section.
+"""Church settings: an index of sections, the church itself, and branches and sending numbers.
 
 Other domains add their own section to templates/settings/index.html (one card each).
 """
@@ -11,9 +11,10 @@ from flask_login import current_user
 from app.auth.decorators import ADMINS, role_required
 from app.errors import Conflict
 from app.extensions import db
+from app.inbox.keywords import default_help_text
 from app.models import Branch, PhoneNumber
 from app.settings import bp, services
-from app.settings.forms import NUMBER_TYPE_LABELS, BranchForm, NumberForm
+from app.settings.forms import HELP_TEXT_MAX, NUMBER_TYPE_LABELS, BranchForm, ChurchForm, NumberForm
 from app.tenancy import get_branch_or_404, get_or_404, scoped
 
 
@@ -25,6 +26,38 @@ def index():
     return render_template(
         "settings/index.html", branches=branches, unassigned=unassigned, number_types=NUMBER_TYPE_LABELS
     )
+
+
+@bp.route("/settings/church", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def church_settings():
+    """The church's name, time zone, quiet hours, HELP reply and whether leaders may send."""
+    church = current_user.church
+    form = ChurchForm(obj=church)
+    if not form.is_submitted():
+        form.fill_from(church)
+    elif form.validate():
+        saved = services.save_church(
+            current_user,
+            church,
+            name=form.name.data,
+            timezone=form.timezone.data,
+            quiet_hours=form.quiet_hours_times(),
+            help_text=form.help_text.data,
+            leaders_can_send=form.leaders_can_send.data,
+        )
+        db.session.commit()
+        # After the commit, so a released batch job reads the new quiet hours.
+        services.release_quiet_hold(church.id, saved.retry_in)
+        flash("Church settings saved.", "success")
+        return redirect(url_for("settings.church_settings"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "settings/church.html",
+        form=form,
+        default_help=default_help_text(church),
+        help_max=HELP_TEXT_MAX,
+    ), status
 
 
 @bp.get("/settings/branches")

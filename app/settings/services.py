@@ -1,16 +1,21 @@
-"""Branches and sending numbers (owners and admins)."""
+"""The church's own settings, branches and sending numbers (owners and admins)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from zoneinfo import available_timezones
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, PermissionDenied
+from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
-from app.models import Branch, PhoneNumber, User
+from app.models import Branch, Church, PhoneNumber, User
 from app.tenancy import scoped
+
+log = logging.getLogger(__name__)
 
 ADMIN_ROLES = ("owner", "admin")
 
@@ -98,3 +103,86 @@ def delete_number(actor: User, number: PhoneNumber) -> None:
     require_admin(actor)
     db.session.delete(number)
     db.session.flush()
+
+
+@dataclass(frozen=True)
+class ChurchSaved:
+    """What a save of the church settings means for broadcasts held by quiet hours.
+
+    `retry_in` is None when nothing changes for them, 0 when they may send now, or the seconds
+    until the new (earlier) end of quiet hours.
+    """
+
+    church: Church
+    retry_in: float | None
+
+
+def save_church(
+    actor: User,
+    church: Church,
+    *,
+    name: str,
+    timezone: str,
+    quiet_hours: tuple[time, time] | None,
+    help_text: str | None,
+    leaders_can_send: bool,
+) -> ChurchSaved:
+    """Change the actor's own church; `quiet_hours` None means none (both times NULL)."""
+    require_admin(actor)
+    if church.id != actor.church_id:
+        raise PermissionDenied("You can only change your own church.")
+    if timezone not in available_timezones():
+        raise ValidationError(f"{timezone} is not a time zone.")
+    if quiet_hours is not None and quiet_hours[0] == quiet_hours[1]:
+        raise ValidationError("Quiet hours must end at a different time than they start.")
+    from app.broadcasts.tasks import quiet_until
+
+    now = datetime.now(UTC)
+    before = (church.timezone, church.quiet_hours_start, church.quiet_hours_end)
+    held_until = quiet_until(church, now)
+    church.name = name.strip()
+    church.timezone = timezone
+    church.quiet_hours_start, church.quiet_hours_end = quiet_hours or (None, None)
+    church.help_text = (help_text or "").strip() or None
+    church.leaders_can_send = bool(leaders_can_send)
+    db.session.flush()
+    if before == (church.timezone, church.quiet_hours_start, church.quiet_hours_end):
+        return ChurchSaved(church, None)
+    return ChurchSaved(church, _retry_in(held_until, quiet_until(church, now), now))
+
+
+def _retry_in(held_until: datetime | None, new_until: datetime | None, now: datetime) -> float | None:
+    """When broadcasts deferred to `held_until` should try again under the new quiet hours."""
+    if new_until is None:
+        # Deferred jobs may date from before this moment's settings, so release even when
+        # the old settings would not hold now either: a spare job finds nothing and ends.
+        return 0.0
+    if held_until is not None and new_until < held_until:
+        return (new_until - now).total_seconds()
+    return None
+
+
+def release_quiet_hold(church_id: int, retry_in: float | None) -> int:
+    """Enqueue batch jobs for the church's sending broadcasts that still have queued recipients.
+
+    Called after the commit that changed quiet hours. The jobs deferred to the old morning time
+    stay scheduled; send_batch claims with SKIP LOCKED, so whichever runs second finds nothing
+    left and nobody is texted twice. Returns how many broadcasts were released.
+    """
+    if retry_in is None:
+        return 0
+    from app.broadcasts.services import enqueue_batches
+
+    held = db.session.execute(
+        text(
+            "SELECT r.broadcast_id, count(*) FROM broadcasts b "
+            "JOIN broadcast_recipients r ON r.broadcast_id = b.id AND r.status = 'queued' "
+            "WHERE b.church_id = :c AND b.status = 'sending' GROUP BY r.broadcast_id ORDER BY r.broadcast_id"
+        ),
+        {"c": church_id},
+    ).all()
+    for broadcast_id, queued in held:
+        enqueue_batches(broadcast_id, queued, delay=retry_in or None)
+    if held:
+        log.info("quiet hours changed: held broadcasts released", extra={"church_id": church_id, "count": len(held)})
+    return len(held)
