@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from flask import g
 from sqlalchemy import select
 
 from app import create_app
@@ -138,6 +139,9 @@ def login_as(client, db, church):
         with client.session_transaction() as session:
             session["_user_id"] = str(user.id)
             session["_fresh"] = True
+        # Requests share the test's app context, where Flask-Login keeps the user it loaded:
+        # drop it so the next request signs in as this user, even after another login_as.
+        g.pop("_login_user", None)
         return user
 
     return _login

@@ -89,3 +89,10 @@ def test_session_cookie_flags(client):
 
 def test_csrf_protect_is_installed():
     assert csrf is not None
+
+
+def test_login_as_switches_users_within_one_test(client, login_as):
+    login_as("owner")
+    assert client.get("/billing").status_code == 200
+    login_as("leader")
+    assert client.get("/billing").status_code == 403
