@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, status_check
@@ -38,8 +49,11 @@ class Member(IdMixin, TimestampMixin, TenantMixin, Base):
             "id",
         ),
         Index("ix_members_church_id_created_at", "church_id", "created_at", "id"),
+        UniqueConstraint("church_id", "id", name="uq_members_church_id_id"),  # for the tenant keys below
     )
 
+    # Indexed by uq_members_church_id_id (church_id first), so no index of its own.
+    church_id: Mapped[int] = mapped_column(ForeignKey("churches.id", ondelete="CASCADE"))
     first_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     last_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     phone_e164: Mapped[str | None] = mapped_column(String(20))
@@ -65,17 +79,40 @@ class Member(IdMixin, TimestampMixin, TenantMixin, Base):
 
 class Group(IdMixin, TimestampMixin, TenantMixin, Base):
     __tablename__ = "groups"
-    __table_args__ = (Index("uq_groups_church_id_name", "church_id", "name", unique=True),)
+    __table_args__ = (
+        Index("uq_groups_church_id_name", "church_id", "name", unique=True),
+        UniqueConstraint("church_id", "id", name="uq_groups_church_id_id"),  # for the tenant keys below
+    )
 
+    # Indexed by uq_groups_church_id_id (church_id first), so no index of its own.
+    church_id: Mapped[int] = mapped_column(ForeignKey("churches.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
 
 
 class GroupMember(TimestampMixin, TenantMixin, Base):
-    __tablename__ = "group_members"
+    """A member in a group; both belong to the membership's church (migration 0008)."""
 
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True)
+    __tablename__ = "group_members"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["church_id", "member_id"],
+            ["members.church_id", "members.id"],
+            ondelete="CASCADE",
+            name="fk_group_members_church_id_member_id_members",
+        ),
+        ForeignKeyConstraint(
+            ["church_id", "group_id"],
+            ["groups.church_id", "groups.id"],
+            ondelete="CASCADE",
+            name="fk_group_members_church_id_group_id_groups",
+        ),
+    )
+
+    # The church is checked through the member and the group keys above.
+    church_id: Mapped[int] = mapped_column(index=True)
+    group_id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(primary_key=True, index=True)
 
 
 class GroupLeader(TimestampMixin, TenantMixin, Base):
@@ -91,9 +128,17 @@ class ConsentEvent(IdMixin, TimestampMixin, TenantMixin, Base):
         CheckConstraint(status_check("action", CONSENT_ACTIONS), name="action"),
         CheckConstraint(status_check("source", CONSENT_SOURCES), name="source"),
         Index("ix_consent_events_member_id_created_at", "member_id", "created_at"),
+        ForeignKeyConstraint(
+            ["church_id", "member_id"],
+            ["members.church_id", "members.id"],
+            ondelete="CASCADE",
+            name="fk_consent_events_church_id_member_id_members",
+        ),
     )
 
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # The church is checked through the member key above (migration 0008).
+    church_id: Mapped[int] = mapped_column(index=True)
+    member_id: Mapped[int] = mapped_column()
     action: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(32))
     keyword: Mapped[str | None] = mapped_column(String(32))
