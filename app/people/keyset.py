@@ -8,8 +8,9 @@ filter as it goes, betting that matches are spread evenly; for "wri" (the Wright
 end of the alphabet) that walk reads 97,000 rows to find 50. A filtered page is therefore read in
 two bounded steps:
 
-1. a window: the next WINDOW rows of the church in sort order (found by an index-only scan), and
-   the matches inside it. Broad searches ("ma", "example.net") fill a page here.
+1. a window: the next WINDOW rows of the church in sort order, read off the sort index until the
+   page is full, and the matches inside it. Broad searches ("ma", "example.net") and big groups
+   fill a page here after a few hundred rows.
 2. if the window held too few, the page read from the matches, with an ORDER BY the sort index
    cannot serve, so the plan starts from the search's own index (trigram GIN, group membership)
    and costs what the matches cost. Only sparse searches get here, and they have few matches.
@@ -137,14 +138,18 @@ def window_statement(
     """Step 1: the matches among the next WINDOW rows of the church, in reading order.
 
     The window is a LIMIT subquery, so PostgreSQL has to read it off the sort index and filter
-    only those rows: bounded work, whatever it believes about how many rows match.
+    only those rows: bounded work, whatever it believes about how many rows match. The window
+    hands its sort keys up as columns of its own, so the outer ORDER BY is the order the rows
+    already arrive in: no sort, and the read stops at the `want`th match instead of always
+    reading the whole window (a broad search or a big group stops after a few hundred rows).
     """
-    window = select(Member).where(Member.church_id == church_id)
+    window = select(Member, *(key.label(f"sort_{i}") for i, key in enumerate(walk.keys)))
+    window = window.where(Member.church_id == church_id)
     if walk.start is not None:
         window = window.where(walk.beyond(walk.start))
     inner = walk.ordered(window).limit(size).subquery("members_window")
     adapt = ClauseAdapter(inner).traverse
-    keys = [adapt(k.__clause_element__() if hasattr(k, "__clause_element__") else k) for k in walk.keys]
+    keys = [inner.c[f"sort_{i}"] for i in range(len(walk.keys))]
     stmt = select(aliased(Member, inner)).where(*(adapt(c) for c in conditions)).add_columns(*keys)
     return stmt.order_by(*(k.desc() if walk.descending else k.asc() for k in keys)).limit(want)
 

@@ -41,6 +41,33 @@ def test_search_by_phone_in_any_format(client, login_as, db, church):
     assert "Phoebe Quist" not in body
 
 
+def test_short_words_match_the_start_of_any_word_of_the_name(login_as, db, church):
+    from sqlalchemy import literal_column, or_
+
+    from app.people.queries import MemberFilters
+    from app.people.services import list_members
+
+    owner = login_as("owner")
+    names = [("Mary Lane", "Zedd"), ("Zoe", "De La Cruz"), ("Lacey", "Zimm"), ("", "Lamb"), ("Al", "Zorn")]
+    names += [("L", "Zuck"), ("Paul", "Zeal La"), ("Zara", "Villa"), ("ZEKE", "LAWSON"), ("Olga", "Zlaty")]
+    for i, (first, last) in enumerate(names):
+        db.session.add(Member(church_id=church.id, first_name=first, last_name=last, phone_e164=f"+1773555{7700 + i}"))
+    db.session.flush()
+    name = Member.first_name.op("||")(literal_column("' '")).op("||")(Member.last_name)
+    for q in ("la", "LA", "l", "z", "ze", "an", "cr"):
+        expected = set(
+            db.session.scalars(
+                select(Member.id).where(
+                    Member.church_id == church.id, or_(name.ilike(f"{q.lower()}%"), name.ilike(f"% {q.lower()}%"))
+                )
+            )
+        )
+        found = {row.member.id for row in list_members(owner, MemberFilters(q=q), limit=500, with_total=False).rows}
+        assert found == expected, q
+    found = {row.member.first_name for row in list_members(owner, MemberFilters(q="la"), with_total=False).rows}
+    assert {"Mary Lane", "Zoe", "Lacey", "", "Paul", "ZEKE"} <= found and "Olga" not in found
+
+
 def test_filters_group_branch_status(client, login_as, db, church):
     login_as("owner")
     youth = _group(db, church)
