@@ -1,8 +1,10 @@
 """POST /webhooks/stripe: verify the signature, store the event once, apply it to the subscription.
 
 Stripe sends few events, so they are applied in the request, in the same transaction as the
-stored row: if applying fails (the API fetch, say), nothing is kept, the answer is 500, and
-Stripe's retry finds the event new again. A duplicate answers 200 and does nothing.
+stored row: if applying fails (the API cannot be reached, say), nothing is kept, the answer is
+500, and Stripe's retry finds the event new again. A subscription the API no longer has is an
+answer, not a failure: the church's row ends if it was that one, and the event is kept (200).
+A duplicate answers 200 and does nothing.
 """
 
 from __future__ import annotations

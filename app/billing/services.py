@@ -160,8 +160,26 @@ def apply_event(event: dict[str, Any]) -> str:
         church.stripe_customer_id = customer
     if not sub_id:
         return "no subscription"
-    sync_subscription(church, stripe_api.retrieve_subscription(sub_id))
+    sub = stripe_api.retrieve_subscription(sub_id)
+    if sub is None:
+        return _subscription_gone(church, sub_id)
+    sync_subscription(church, sub)
     return "applied"
+
+
+def _subscription_gone(church: Church, sub_id: str) -> str:
+    """Stripe no longer has `sub_id`: if it is the church's subscription, it has ended."""
+    log.warning("stripe subscription %s no longer exists", sub_id, extra={"church_id": church.id})
+    row = subscription_for(church.id)
+    if row is None or row.stripe_subscription_id != sub_id:
+        return "subscription gone"
+    row.status = "canceled"
+    row.cancel_at_period_end = False
+    row.past_due_since = None
+    row.updated_at = datetime.now(UTC)
+    church.plan = DEFAULT_PLAN
+    db.session.flush()
+    return "subscription gone"
 
 
 def _period_end(sub: dict[str, Any]) -> datetime | None:

@@ -62,6 +62,16 @@ def create_portal_session(params: dict[str, Any], idempotency_key: str) -> dict[
     )
 
 
-def retrieve_subscription(subscription_id: str) -> dict[str, Any]:
-    """The subscription as Stripe has it now: what webhook handlers apply, whatever the event said."""
-    return _call("load the subscription", client().v1.subscriptions.retrieve, subscription_id)
+def retrieve_subscription(subscription_id: str) -> dict[str, Any] | None:
+    """The subscription as Stripe has it now: what webhook handlers apply, whatever the event said.
+
+    None when Stripe has no such subscription any more (deleted with its customer, say): an
+    answer, not an outage, so the event is applied rather than retried for days.
+    """
+    try:
+        return _call("load the subscription", client().v1.subscriptions.retrieve, subscription_id)
+    except ProviderFailure as exc:
+        cause = exc.__cause__
+        if isinstance(cause, stripe.InvalidRequestError) and cause.code == "resource_missing":
+            return None
+        raise

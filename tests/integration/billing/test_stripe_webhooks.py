@@ -130,14 +130,6 @@ def test_invoice_payment_failed_marks_past_due(db, fake_stripe, post_event, chur
     assert row.status == "active" and row.past_due_since is None
 
 
-def test_unknown_subscription_in_the_api_is_retried(db, fake_stripe, post_event, church):
-    sub = _subscribe(fake_stripe, church)
-    event = fake_stripe.event("customer.subscription.updated", {**sub, "id": "sub_missing"})
-    response = post_event(event)
-    assert response.status_code == 500  # Stripe retries; nothing stored so the retry is new
-    assert _stored(db, event["id"]) == 0
-
-
 def test_unhandled_event_types_are_stored_and_ignored(db, fake_stripe, post_event):
     event = fake_stripe.event("customer.created", {"id": "cus_x", "object": "customer"})
     assert post_event(event).get_json()["status"] == "ignored"
@@ -164,3 +156,27 @@ def test_changing_plan_of_a_live_subscription_goes_through_the_portal(
 
     invoices = client.post("/billing/portal", data={"form_key": "k3"})
     assert invoices.status_code == 303 and "flow_data" not in fake_stripe.requests[-1][2]
+
+
+def test_an_event_for_a_subscription_stripe_no_longer_has_ends_it_with_a_200(db, fake_stripe, post_event, church):
+    sub = _subscribe(fake_stripe, church, "growth")
+    assert post_event(fake_stripe.event("customer.subscription.created", sub)).get_json()["status"] == "applied"
+    del fake_stripe.subscriptions[sub["id"]]  # deleted with its customer, say
+    response = post_event(fake_stripe.event("customer.subscription.deleted", {**sub, "status": "canceled"}))
+    assert response.status_code == 200 and response.get_json()["status"] == "subscription gone"
+    row = db.session.scalar(select(Subscription).where(Subscription.church_id == church.id))
+    assert row.status == "canceled"
+    db.session.refresh(church)
+    assert church.plan == "starter"
+
+
+def test_a_missing_subscription_that_is_not_the_churchs_changes_nothing(db, fake_stripe, post_event, church):
+    sub = _subscribe(fake_stripe, church, "growth")
+    post_event(fake_stripe.event("customer.subscription.created", sub))
+    stray = {**sub, "id": "sub_never_seen"}
+    event = fake_stripe.event("customer.subscription.updated", stray)
+    response = post_event(event)
+    assert response.status_code == 200 and response.get_json()["status"] == "subscription gone"
+    assert _stored(db, event["id"]) == 1  # answered and kept: a retry is a duplicate
+    row = db.session.scalar(select(Subscription).where(Subscription.church_id == church.id))
+    assert (row.status, row.stripe_subscription_id) == ("active", sub["id"])
