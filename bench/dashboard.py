@@ -360,6 +360,7 @@ def session_cookie(url: str, redis_url: str) -> str:
     """The signed session cookie of the demo owner, as the login form would set it."""
     app = make_app(url, redis_url)
     with app.app_context():
+        from flask_login.utils import _create_identifier
         from sqlalchemy import select
 
         from app.extensions import db
@@ -367,8 +368,14 @@ def session_cookie(url: str, redis_url: str) -> str:
 
         owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
         serializer = app.session_interface.get_signing_serializer(app)
+        # The identity Flask-Login stores at sign-in (a hash of address and User-Agent; the load
+        # client sends none): without it each answer would re-sign the cookie, which a browser
+        # stores once and the load client never does.
+        with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+            identity = _create_identifier()
         # With its CSRF token already in it, as a browser's cookie is after the first page.
-        return serializer.dumps({"_user_id": str(owner.id), "_fresh": True, "csrf_token": "0" * 40})
+        cookie = {"_user_id": str(owner.id), "_fresh": True, "_id": identity, "csrf_token": "0" * 40}
+        return serializer.dumps(cookie)
 
 
 def in_app_timing(url: str, redis_url: str, n: int, cache_seconds: int) -> dict[str, float]:

@@ -46,6 +46,7 @@ CONVERSATIONS = 50_000
 MESSAGES_PER_CONVERSATION = 40
 WARMUP = 1.0  # seconds of each round not measured (connections open, caches fill)
 OWNER = ("admin@example.org", "koinonia-demo")
+USER_AGENT = "koinonia-bench/1"
 MEDIA = '[{"url": "https://media.example.net/p.jpg", "content_type": "image/jpeg"}]'
 
 
@@ -284,7 +285,12 @@ def sign_in(port: int) -> str:
     """Log in through the real form; returns the Cookie header value."""
     import httpx
 
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False, timeout=30) as client:
+    # The load client sends the same User-Agent: as for a browser, the session's identity (Flask-Login
+    # hashes address and agent) then matches, and the cookie is not re-signed on every answer.
+    headers = {"User-Agent": USER_AGENT}
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", follow_redirects=False, timeout=30, headers=headers
+    ) as client:
         page = client.get("/login").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
             r'value="([^"]+)"[^>]*name="csrf_token"', page
@@ -326,7 +332,10 @@ async def _connection(port: int, paths: list[str], cookie: str, until: float, wa
         if writer is None:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
         path = paths[rng.randrange(len(paths))]
-        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nAccept: text/html\r\n\r\n"
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
+            f"Cookie: {cookie}\r\nAccept: text/html\r\n\r\n"
+        )
         started = time.perf_counter()
         try:
             status, _, close = await exchange(reader, writer, request.encode())
