@@ -74,3 +74,29 @@ def test_a_deactivated_user_is_signed_out_on_the_next_request(client, login_as, 
     user.active = False
     db.session.flush()
     assert _fresh_request_user(client, "/").status_code == 302
+
+
+def test_a_change_committed_elsewhere_is_seen_on_the_next_request(client, login_as, cached_identity, user_queries):
+    from app.extensions import rds
+
+    login_as("owner")
+    _fresh_request_user(client)
+    loads = len(user_queries)
+    _fresh_request_user(client)
+    assert len(user_queries) == loads  # cached
+    rds.client.incr(identity.EPOCH_KEY)  # what another process's commit of a user or church does
+    _fresh_request_user(client)
+    assert len(user_queries) == loads + 1
+
+
+def test_committing_a_church_change_moves_the_epoch(db, church, cached_identity):
+    from app.extensions import rds
+
+    before = int(rds.client.get(identity.EPOCH_KEY) or 0)
+    church.help_text = "Text us any time."
+    db.session.commit()
+    assert int(rds.client.get(identity.EPOCH_KEY) or 0) == before + 1
+    church.help_text = "Something else."
+    db.session.flush()
+    db.session.rollback()
+    assert int(rds.client.get(identity.EPOCH_KEY) or 0) == before + 1  # a rolled-back change publishes nothing
