@@ -28,6 +28,16 @@ CONSENT_SOURCES = ("keyword", "import", "form", "provider_block", "admin", "api"
 MEMBER_NAME_SQL = "(first_name || ' ' || last_name)"
 
 
+def same_church_key(table: str, column: str, referred: str) -> ForeignKeyConstraint:
+    """(church_id, column) -> referred (church_id, id): the row and what it points at share a church."""
+    return ForeignKeyConstraint(
+        ["church_id", column],
+        [f"{referred}.church_id", f"{referred}.id"],
+        ondelete="CASCADE",
+        name=f"fk_{table}_church_id_{column}_{referred}",
+    )
+
+
 class Member(IdMixin, TimestampMixin, TenantMixin, Base):
     __tablename__ = "members"
     __table_args__ = (
@@ -95,18 +105,8 @@ class GroupMember(TimestampMixin, TenantMixin, Base):
 
     __tablename__ = "group_members"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["church_id", "member_id"],
-            ["members.church_id", "members.id"],
-            ondelete="CASCADE",
-            name="fk_group_members_church_id_member_id_members",
-        ),
-        ForeignKeyConstraint(
-            ["church_id", "group_id"],
-            ["groups.church_id", "groups.id"],
-            ondelete="CASCADE",
-            name="fk_group_members_church_id_group_id_groups",
-        ),
+        same_church_key("group_members", "member_id", "members"),
+        same_church_key("group_members", "group_id", "groups"),
     )
 
     # The church is checked through the member and the group keys above.
@@ -128,12 +128,7 @@ class ConsentEvent(IdMixin, TimestampMixin, TenantMixin, Base):
         CheckConstraint(status_check("action", CONSENT_ACTIONS), name="action"),
         CheckConstraint(status_check("source", CONSENT_SOURCES), name="source"),
         Index("ix_consent_events_member_id_created_at", "member_id", "created_at"),
-        ForeignKeyConstraint(
-            ["church_id", "member_id"],
-            ["members.church_id", "members.id"],
-            ondelete="CASCADE",
-            name="fk_consent_events_church_id_member_id_members",
-        ),
+        same_church_key("consent_events", "member_id", "members"),
     )
 
     # The church is checked through the member key above (migration 0008).
