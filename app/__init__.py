@@ -36,6 +36,14 @@ CSP = (
 SESSIONLESS_PREFIXES = ("/webhooks/", "/health")
 
 
+@limiter.request_filter
+def _machine_request() -> bool:
+    """Webhooks and health checks are all exempt (providers and load balancers must never be
+    throttled); saying so here skips Flask-Limiter's limit resolution for them, which on the
+    webhook path was a tenth of the request's CPU."""
+    return request.path.startswith(SESSIONLESS_PREFIXES)
+
+
 class MachineAwareSessionInterface(SecureCookieSessionInterface):
     """The signed-cookie session, skipped for webhooks and health checks, which never use it."""
 
@@ -65,7 +73,6 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    _skip_limiter_for_machines(app)
     rds.init_app(app)
     _configure_login()
 
@@ -76,20 +83,6 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     _install_request_hooks(app)
     _install_observability(app)
     return app
-
-
-def _skip_limiter_for_machines(app: Flask) -> None:
-    """Flask-Limiter resolves the limits of every request in a before_request hook. Webhooks and
-    health checks are all exempt (providers and load balancers must never be throttled), and on
-    the webhook path that resolution was a tenth of the request's CPU: skip it there."""
-    hooks = app.before_request_funcs.setdefault(None, [])
-    position = hooks.index(limiter._check_request_limit)
-
-    def check_limits() -> None:
-        if not request.path.startswith(SESSIONLESS_PREFIXES):
-            limiter._check_request_limit()
-
-    hooks[position] = check_limits
 
 
 def _install_observability(app: Flask) -> None:
