@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 from functools import cache
-from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.models.tenancy import NUMBER_TYPES
 from app.people.phones import PhoneError, normalize_phone
+from app.settings.services import timezones
 
 NUMBER_TYPE_LABELS = {"long_code": "Local number (10DLC)", "toll_free": "Toll-free", "short_code": "Short code"}
 
@@ -57,18 +57,11 @@ COMMON_TIMEZONES = {
     "America/Anchorage": "Alaska (Anchorage)",
     "Pacific/Honolulu": "Hawaii (Honolulu)",
 }
-# Real entries of the tz database that name no place anyone lives in.
-_NOT_ZONES = {"localtime", "Factory", "posixrules"}
 HELP_TEXT_MAX = 300
 DEFAULT_QUIET_HOURS = (time(21, 0), time(8, 0))
 
 
 @cache
-def timezones() -> frozenset[str]:
-    """Every IANA zone a church may pick."""
-    return frozenset(available_timezones() - _NOT_ZONES)
-
-
 def timezone_choices() -> dict[str, list[tuple[str, str]]]:
     """The zone select: common US zones first, then every zone sorted (each listed once)."""
     common = [(z, label) for z, label in COMMON_TIMEZONES.items() if z in timezones()]

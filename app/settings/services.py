@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from functools import cache
 from zoneinfo import available_timezones
 
 from sqlalchemy import select, text, update
@@ -18,6 +19,14 @@ from app.tenancy import scoped
 log = logging.getLogger(__name__)
 
 ADMIN_ROLES = ("owner", "admin")
+# Real entries of the tz database that name no place anyone lives in.
+_NOT_ZONES = {"localtime", "Factory", "posixrules"}
+
+
+@cache
+def timezones() -> frozenset[str]:
+    """Every IANA zone a church may pick (read from the tz database once per process)."""
+    return frozenset(available_timezones() - _NOT_ZONES)
 
 
 def require_admin(actor: User) -> None:
@@ -131,7 +140,7 @@ def save_church(
     require_admin(actor)
     if church.id != actor.church_id:
         raise PermissionDenied("You can only change your own church.")
-    if timezone not in available_timezones():
+    if timezone not in timezones():
         raise ValidationError(f"{timezone} is not a time zone.")
     if quiet_hours is not None and quiet_hours[0] == quiet_hours[1]:
         raise ValidationError("Quiet hours must end at a different time than they start.")
