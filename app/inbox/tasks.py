@@ -85,8 +85,9 @@ def send_message(message_id: int) -> str:
             break
         except TransientError as exc:
             circuit.record_failure()
-            if not exc.maybe_sent and (probe or circuit.state()["state"] != "closed"):
-                return _later(message, circuit.state()["retry_in"] or 1.0, "provider circuit open")
+            now = circuit.state()
+            if not exc.maybe_sent and (probe or now["state"] != "closed"):
+                return _later(message, now["retry_in"] or 1.0, "provider circuit open")
             if should_retry(exc, attempt):
                 time.sleep(min(retry_delay(exc, attempt), MAX_WAIT))
                 continue
