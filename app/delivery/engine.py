@@ -23,7 +23,6 @@ from sqlalchemy import text
 from app import stats
 from app.delivery.statuses import (  # noqa: F401 - re-exported: webhooks, the inbox and tests import them from here
     FINAL_STATUS,
-    INBOX_VERSION_KEY,
     StatusUpdate,
     apply_statuses,
     status_update_from_event,
@@ -39,6 +38,7 @@ from app.delivery.transitions import (  # noqa: F401 - re-exported
     bump_counters,
 )
 from app.extensions import db
+from app.inbox import live
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,11 @@ def record_provider_opt_outs(member_ids: list[int], from_number: str | None) -> 
     ).all()
     if not rows:
         return 0
+    by_church: dict[int, list[int]] = {}
+    for member_id, church_id in rows:
+        by_church.setdefault(church_id, []).append(member_id)
+    for church_id, ids in by_church.items():
+        live.note_members_changed(church_id, ids)  # their threads' reply boxes now say why they are off
     db.session.execute(
         text(
             "INSERT INTO consent_events (church_id, member_id, action, source, keyword, phone_number, detail) "

@@ -6,7 +6,6 @@ against rows a lost worker left in `unknown`, or returned for the caller to retr
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,9 +13,8 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from app.delivery.transitions import RANK_SQL, _counter_deltas, _record_stats, _transitions, bump_counters
-from app.extensions import db, rds
-
-log = logging.getLogger(__name__)
+from app.extensions import db
+from app.inbox import live
 
 # Telnyx `to[].status` in message.finalized -> our terminal status.
 FINAL_STATUS = {
@@ -27,7 +25,6 @@ FINAL_STATUS = {
     # No receipt from the carrier: it left Telnyx, which is all we know.
     "delivery_unconfirmed": "sent",
 }
-INBOX_VERSION_KEY = "koinonia:inbox:version:{church_id}"
 
 
 @dataclass(slots=True)
@@ -174,7 +171,7 @@ def apply_statuses(updates: list[StatusUpdate]) -> set[str]:
 
 
 def _apply_to_conversations(params: dict) -> None:
-    churches = db.session.scalars(
+    changed = db.session.execute(
         text(
             f"""
             WITH {_V}
@@ -184,20 +181,14 @@ def _apply_to_conversations(params: dict) -> None:
             FROM v
             WHERE m.provider_message_id = v.pmid AND m.direction = 'out'
               AND {RANK_SQL.format(col="m.status")} < {RANK_SQL.format(col="v.status")}
-            RETURNING m.church_id
+            RETURNING m.church_id, m.conversation_id
             """
         ),
         params,
     ).all()
-    changed = set(churches)
-    if changed:
-        try:
-            pipe = rds.client.pipeline(transaction=False)
-            for church_id in changed:
-                pipe.incr(INBOX_VERSION_KEY.format(church_id=church_id))
-            pipe.execute()
-        except Exception:  # noqa: BLE001 - the inbox refreshes on its next poll anyway
-            log.warning("could not bump inbox versions")
+    # Published when the batch commits: the inbox's poll and its cached threads move with it.
+    for church_id, conversation_id in changed:
+        live.note_change(church_id, conversation_id)
 
 
 def _reconcile_lost_sends(updates: list[StatusUpdate]) -> set[str]:

@@ -11,11 +11,11 @@ follow the same rule: a worker never picks up a message id that is not committed
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db, rds
@@ -51,6 +51,21 @@ def note_change(church_id: int, conversation_id: int | None = None, session: Ses
         changes.add(int(conversation_id))
 
 
+def note_members_changed(church_id: int, member_ids: Iterable[int], session: Session | None = None) -> None:
+    """Record the conversations of these members as changed: threads show their name, number and consent.
+
+    Call it before deleting the members (their conversations go with them).
+    """
+    from app.models import Conversation
+
+    session = session or db.session
+    ids = session.scalars(
+        select(Conversation.id).where(Conversation.church_id == church_id, Conversation.member_id.in_(list(member_ids)))
+    ).all()
+    if ids:
+        _pending(session)["changes"].setdefault(church_id, set()).update(ids)
+
+
 def enqueue_after_commit(queue: str, func: str, *args: Any, **options: Any) -> None:
     """Enqueue an RQ job once the current transaction has committed (never for a rolled-back one)."""
     _pending(db.session)["jobs"].append((queue, func, args, options))
@@ -73,6 +88,27 @@ def current_version(church_id: int) -> int:
         return int(rds.client.get(version_key(church_id)) or 0)
     except redis.RedisError:
         return 0
+
+
+def versions(church_id: int, conversation_id: int) -> tuple[int, int]:
+    """(the church's inbox version, the version at which this conversation last changed).
+
+    A conversation no longer in the trimmed change set changed at or before the oldest version
+    still in it, so that oldest version stands for it: it moves only when newer changes push
+    more out, which costs a re-render, never a stale one.
+    """
+    key = _CHANGES_KEY.format(church_id=church_id)
+    try:
+        pipe = rds.client.pipeline(transaction=False)
+        pipe.get(version_key(church_id))
+        pipe.zscore(key, conversation_id)
+        pipe.zrange(key, 0, 0, withscores=True)
+        raw_version, score, oldest = pipe.execute()
+    except redis.RedisError:
+        return 0, 0
+    if score is None:
+        score = oldest[0][1] if oldest else 0
+    return int(raw_version or 0), int(score)
 
 
 def changed_since(church_id: int, version: int) -> tuple[int, list[int] | None]:

@@ -13,7 +13,9 @@ from app.htmx import is_fragment_request, render
 from app.inbox import bp, live, queries, services
 from app.inbox.forms import AssignForm, NoteForm, ReplyForm, StatusForm
 from app.inbox.views import (
+    find_pane,
     list_context,
+    pane_html,
     poll_context,
     reply_box_context,
     thread_context,
@@ -67,14 +69,23 @@ def rows():
 @role_required(*STAFF)
 def conversation(conversation_id: int):
     """One thread: the whole page, or just the thread pane for HTMX."""
-    conv = _conversation(conversation_id)
-    if services.mark_read(conv):
-        db.session.commit()
     flt = queries.ListFilter.from_args(request.args)
-    if is_fragment_request():
-        return render("inbox/page.html", "inbox/_thread_response.html", **thread_context(conv), flt=flt)
-    listing = list_context(flt)
-    return render("inbox/page.html", **listing, **thread_context(conv, with_row=False, version=listing["version"]))
+    fragment = is_fragment_request()
+    pane = find_pane(current_user.church_id, conversation_id, None if fragment else flt)
+    # Admins may see every conversation of their church, and a pane is stored only once
+    # `_conversation` found it there (the key holds the church): a cached one needs no query. A
+    # conversation marked unread or written to since has a new version, so it goes the long way.
+    conv = row = None
+    if pane.html is None or not services.is_admin(current_user):
+        conv = _conversation(conversation_id)
+        if services.mark_read(conv):
+            db.session.commit()
+            pane = find_pane(conv.church_id, conv.id, None if fragment else flt)
+        # The list row goes along out of band: opening it may have just marked it read.
+        row = queries.list_row(conv.church_id, conv.id) if fragment else None
+    if fragment:
+        return render("inbox/_thread_response.html", thread_pane=pane_html(pane, conv), row=row, flt=flt)
+    return render("inbox/page.html", **list_context(flt, pane.version), thread_pane=pane_html(pane, conv))
 
 
 @bp.get("/inbox/<int:conversation_id>/older")

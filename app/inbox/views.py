@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import redis
 from flask import g, render_template
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app.delivery.segments import analyze
@@ -22,16 +24,19 @@ from app.models import Conversation, Member
 
 IN_FLIGHT = ("queued", "sending", "sent")
 WINDOW_MAX = 200  # list rows a poll re-renders at most (the ones loaded on screen)
-# Rendered list pages live this long at most: edits made outside the inbox (a member renamed in
-# People, say) do not bump the inbox version, so they show within a minute.
+# Rendered list pages and thread panes live this long at most: changes not recorded as inbox changes
+# (a canned reply or user added in Settings, members updated by an import) show within a minute.
 ROWS_TTL = 60
 CHURCH_LIST_TTL = 60
+# Where a cached pane's forms take this request's CSRF token. Rendered panes are shared by everyone in
+# the church, and a token belongs to one session, so the token is put in as the pane is served.
+CSRF_HOLE = "csrf-token-of-this-request"
 
 
-def list_context(flt: queries.ListFilter) -> dict[str, Any]:
+def list_context(flt: queries.ListFilter, version: int | None = None) -> dict[str, Any]:
     """The list pane: one page of rows (as HTML), the filter, the unread badge and the live version."""
     church_id = current_user.church_id
-    version = live.current_version(church_id)
+    version = live.current_version(church_id) if version is None else version
     _prefetch(_rows_key(church_id, flt, version), _unread_key(church_id, version))
     return {
         "flt": flt,
@@ -77,8 +82,8 @@ def _unread_key(church_id: int, version: int) -> str:
     return f"koinonia:inbox:unread:{church_id}:{_scope()}:{version}"
 
 
-def _thread_key(conv: Conversation, version: int) -> str:
-    return f"koinonia:inbox:thread:{conv.church_id}:{conv.id}:{version}:{clock_today()}"
+def pane_key(church_id: int, conversation_id: int, conv_version: int) -> str:
+    return f"koinonia:inbox:pane:{church_id}:{conversation_id}:{conv_version}:{clock_today()}"
 
 
 def _church_list_key(name: str, church_id: int) -> str:
@@ -87,11 +92,15 @@ def _church_list_key(name: str, church_id: int) -> str:
 
 def _prefetch(*keys: str) -> None:
     """Read the cached pieces a page needs in one round trip (MGET) instead of one GET each."""
+    prefetched = g.setdefault("inbox_cached", {})
+    keys = tuple(k for k in keys if k not in prefetched)
+    if not keys:
+        return
     try:
         values = rds.client.mget(keys)
     except redis.RedisError:
         return
-    g.setdefault("inbox_cached", {}).update(zip(keys, values, strict=True))
+    prefetched.update(zip(keys, values, strict=True))
 
 
 def _cached(key: str) -> bytes | None:
@@ -142,31 +151,71 @@ def reply_box_context(
     }
 
 
-def thread_context(
-    conv: Conversation, *, items: bool = True, with_row: bool = True, version: int | None = None
-) -> dict[str, Any]:
+def thread_context(conv: Conversation, *, items: bool = True, with_row: bool = True) -> dict[str, Any]:
     """The thread pane: header, the newest messages and notes, reply box and note form.
 
     `with_row` adds the conversation's list row (for an out-of-band update of the list); the
-    full page renders the list itself and skips that query. `version` is the inbox version
-    when the caller has just read it.
+    full page renders the list itself and skips that query.
     """
     reply_to: Any = ...
-    messages = None
-    lists = (_church_list_key("canned", conv.church_id), _church_list_key("users", conv.church_id))
+    _prefetch(_church_list_key("canned", conv.church_id), _church_list_key("users", conv.church_id))
+    thread = None
     if items:
-        version = live.current_version(conv.church_id) if version is None else version
-        _prefetch(_thread_key(conv, version), *lists)
-        messages, reply_to = thread_html(conv, version)
-    else:
-        _prefetch(*lists)
+        thread = queries.thread_page(conv)
+        # The latest broadcast answered is among the newest messages, already loaded.
+        linked = [i for i in thread.items if getattr(i, "broadcast_id", None) in thread.broadcasts]
+        reply_to = (linked[-1].broadcast_id, thread.broadcasts[linked[-1].broadcast_id]) if linked else None
     ctx = reply_box_context(conv, reply_to=reply_to)
     ctx["users"] = assignees(conv.church_id)
     ctx["row"] = queries.list_row(conv.church_id, conv.id) if with_row else None
-    if messages is not None:
-        ctx["messages_html"] = messages
+    if thread is not None:
+        ctx["thread"] = thread
         ctx["note_form"] = NoteForm(formdata=None)
     return ctx
+
+
+@dataclass(slots=True)
+class Pane:
+    """A thread pane looked up in the cache, at the versions it was looked up with."""
+
+    version: int  # the church's inbox version (the list's)
+    key: str
+    html: str | None  # None until cached or rendered
+
+
+def find_pane(church_id: int, conversation_id: int, flt: queries.ListFilter | None = None) -> Pane:
+    """Look up a conversation's pane (and, with `flt`, the list beside it) in one round trip.
+
+    Panes are keyed by the version at which their conversation last changed (live.versions): a
+    new message, note, status or assignment in this thread gives a new key, a change to another
+    conversation does not.
+    """
+    version, conv_version = live.versions(church_id, conversation_id)
+    key = pane_key(church_id, conversation_id, conv_version)
+    if flt is None:
+        _prefetch(key)
+    else:
+        _prefetch(_rows_key(church_id, flt, version), _unread_key(church_id, version), key)
+    cached = _cached(key)
+    return Pane(version, key, cached.decode() if cached is not None else None)
+
+
+def pane_html(pane: Pane, conv: Conversation | None = None) -> Markup:
+    """The thread pane as HTML: from the cache, or rendered (`conv` is needed then) and stored.
+
+    Nothing in it depends on who looks (leaders reach it only through `_conversation`'s check)
+    except the forms' CSRF token, which is put in as it is served.
+    """
+    if pane.html is None:
+        if conv is None:
+            raise LookupError(f"pane {pane.key} is not cached: render it from its conversation")
+        ctx = thread_context(conv, with_row=False)
+        pane.html = render_template("inbox/_thread.html", **ctx, csrf_token=lambda: CSRF_HOLE)
+        try:
+            rds.client.set(pane.key, pane.html, ex=ROWS_TTL)
+        except redis.RedisError:
+            pass
+    return Markup(pane.html.replace(CSRF_HOLE, generate_csrf()))
 
 
 def assignees(church_id: int) -> list[SimpleNamespace]:
@@ -190,29 +239,6 @@ def _church_cached(name: str, church_id: int, load: Any, fields: tuple[str, ...]
     else:
         rows = json.loads(cached)
     return [SimpleNamespace(**row) for row in rows]
-
-
-def thread_html(conv: Conversation, version: int) -> tuple[Markup, tuple[int, str] | None]:
-    """The newest page of a thread as HTML, and the broadcast it answers; rendered once per version.
-
-    Messages, notes and delivery statuses all bump the church's inbox version when they
-    change (status webhooks included), so the page cached for a version is that version's.
-    """
-    key = _thread_key(conv, version)
-    cached = _cached(key)
-    if cached is not None:
-        data = json.loads(cached)
-        return Markup(data["html"]), tuple(data["reply_to"]) if data["reply_to"] else None
-    thread = queries.thread_page(conv)
-    # The latest broadcast answered is among the newest messages, already loaded.
-    linked = [i for i in thread.items if getattr(i, "broadcast_id", None) in thread.broadcasts]
-    reply_to = (linked[-1].broadcast_id, thread.broadcasts[linked[-1].broadcast_id]) if linked else None
-    html = render_template("inbox/_messages.html", conversation=conv, thread=thread)
-    try:
-        rds.client.set(key, json.dumps({"html": html, "reply_to": reply_to}), ex=ROWS_TTL)
-    except redis.RedisError:
-        pass
-    return Markup(html), reply_to
 
 
 def poll_context(args: Any, version: int) -> dict[str, Any]:

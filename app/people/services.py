@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
+from app.inbox import live
 from app.models import AuditLog, Branch, ConsentEvent, Group, GroupMember, Member, User
 from app.people.keyset import PAGE_SIZE, keyset_page
 from app.people.queries import (
@@ -228,6 +229,7 @@ def update_member(actor: User, member: Member, data: MemberInput) -> Member:
     _flush_or_conflict(member)
     _set_groups(member, data.group_ids)
     audit(actor, "member.update", member.id)
+    live.note_members_changed(actor.church_id, [member.id])
     return member
 
 
@@ -235,6 +237,7 @@ def delete_member(actor: User, member: Member) -> None:
     """Delete a member; their sends stay in broadcast history without the link (ON DELETE SET NULL)."""
     require_admin(actor)
     audit(actor, "member.delete", member.id, name=member.full_name)
+    live.note_members_changed(actor.church_id, [member.id])
     db.session.delete(member)
     db.session.flush()
 
@@ -316,6 +319,7 @@ def members_by_ids(actor: User, member_ids: Iterable[int]) -> list[Member]:
 def bulk_delete(actor: User, member_ids: Iterable[int]) -> int:
     """Delete the selected members in one statement; returns how many went."""
     ids = _bulk_ids(actor, member_ids)
+    live.note_members_changed(actor.church_id, ids)
     stmt = delete(Member).where(Member.church_id == actor.church_id, Member.id.in_(ids))
     deleted = db.session.execute(stmt).rowcount or 0
     audit(actor, "member.bulk_delete", None, count=deleted)

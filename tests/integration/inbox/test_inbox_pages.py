@@ -55,15 +55,18 @@ def test_thread_full_page_and_fragment(client, db, church, login_as):
     handle_received(telnyx_payload("+17735550171", text="Thread text"), None)
     db.session.commit()
     conv = conversation_of(db, church, "+17735550171")
-    page = client.get(f"/inbox/{conv.id}")
-    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
-    assert "Thread text" in page.get_data(as_text=True)
     fragment = client.get(f"/inbox/{conv.id}", headers=HX).get_data(as_text=True)
     assert "<html" not in fragment and "Thread text" in fragment and 'id="reply-box"' in fragment
     # Opening it marked it read, and the fragment carries the updated list row out of band.
     db.session.refresh(conv)
     assert conv.unread_count == 0
     assert f'id="conv-{conv.id}"' in fragment and 'hx-swap-oob="true"' in fragment
+    page = client.get(f"/inbox/{conv.id}")
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    assert "Thread text" in page.get_data(as_text=True)
+    # Opened again (its pane now cached), the fragment is the same thread.
+    again = client.get(f"/inbox/{conv.id}", headers=HX).get_data(as_text=True)
+    assert "<html" not in again and "Thread text" in again and 'id="reply-box"' in again
 
 
 def test_media_thumbnail_in_thread(client, db, church, login_as):
