@@ -24,20 +24,27 @@ from app.models import Conversation, Member
 
 IN_FLIGHT = ("queued", "sending", "sent")
 WINDOW_MAX = 200  # list rows a poll re-renders at most (the ones loaded on screen)
-# Rendered list pages and thread panes live this long at most: changes not recorded as inbox changes
-# (a canned reply or user added in Settings, members updated by an import) show within a minute.
+# Cached pieces are stored with the versions they were rendered at (a stamp, see _stamped) under
+# keys that hold no version, so a page reads them together with the versions in one round trip and
+# uses a piece only if its stamp is current. They expire only to keep Redis small; list pages sooner,
+# since changes not recorded as inbox changes (members renamed by an import) show in the list.
 ROWS_TTL = 60
-CHURCH_LIST_TTL = 60
+PANE_TTL = 600
+CHURCH_LIST_TTL = 600
 # Where a cached pane's forms take this request's CSRF token. Rendered panes are shared by everyone in
 # the church, and a token belongs to one session, so the token is put in as the pane is served.
 CSRF_HOLE = "csrf-token-of-this-request"
 
 
 def list_context(flt: queries.ListFilter, version: int | None = None) -> dict[str, Any]:
-    """The list pane: one page of rows (as HTML), the filter, the unread badge and the live version."""
+    """The list pane: one page of rows (as HTML), the filter, the unread badge and the live version.
+
+    `version` is the church's inbox version when the caller has just read it (with the list's
+    cached pieces: see find_pane).
+    """
     church_id = current_user.church_id
-    version = live.current_version(church_id) if version is None else version
-    _prefetch(_rows_key(church_id, flt, version), _unread_key(church_id, version))
+    if version is None:
+        version = _lookup(church_id, flt).church
     return {
         "flt": flt,
         "rows_html": rows_html(church_id, flt, version),
@@ -55,39 +62,55 @@ def rows_html(church_id: int, flt: queries.ListFilter, version: int) -> Markup:
     """One page of list rows, rendered once per inbox version and shared by everyone with the same view.
 
     Every change to a conversation bumps the version after its commit, so a page rendered
-    for version v is never stale for v. The day is in the key because the times say "9:41 AM"
+    for version v is never stale for v. The day is in the stamp because the times say "9:41 AM"
     today and "Mon" tomorrow; the selected row is marked by inbox.js, not here.
     """
-    key = _rows_key(church_id, flt, version)
-    cached = _cached(key)
+    key, stamp = _rows_key(church_id, flt), f"{version}:{clock_today()}"
+    cached = _stamped(_cached(key), stamp)
     if cached is not None:
-        return Markup(cached.decode())
+        return Markup(cached)
     listing = queries.list_conversations(church_id, current_user, flt)
     html = render_template("inbox/_rows.html", listing=listing, flt=flt, conversation=None)
-    try:
-        rds.client.set(key, html, ex=ROWS_TTL)
-    except redis.RedisError:
-        pass
+    _store(key, stamp, html, ROWS_TTL)
     return Markup(html)
 
 
-def _rows_key(church_id: int, flt: queries.ListFilter, version: int) -> str:
+def _rows_key(church_id: int, flt: queries.ListFilter) -> str:
     who = f"{flt.who}{current_user.id}" if flt.who == "mine" else flt.who
     cursor = f"{flt.before_at.isoformat()}_{flt.before_id}" if flt.before_at else ""
-    raw = f"{flt.status}|{who}|{int(flt.unread)}|{flt.q}|{cursor}|{clock_today()}"
-    return f"koinonia:inbox:rows:{church_id}:{_scope()}:{version}:{hashlib.sha1(raw.encode()).hexdigest()}"
+    raw = f"{flt.status}|{who}|{int(flt.unread)}|{flt.q}|{cursor}"
+    return f"koinonia:inbox:rows:{church_id}:{_scope()}:{hashlib.sha1(raw.encode()).hexdigest()}"
 
 
-def _unread_key(church_id: int, version: int) -> str:
-    return f"koinonia:inbox:unread:{church_id}:{_scope()}:{version}"
+def _unread_key(church_id: int) -> str:
+    return f"koinonia:inbox:unread:{church_id}:{_scope()}"
 
 
-def pane_key(church_id: int, conversation_id: int, conv_version: int) -> str:
-    return f"koinonia:inbox:pane:{church_id}:{conversation_id}:{conv_version}:{clock_today()}"
+def pane_key(church_id: int, conversation_id: int) -> str:
+    return f"koinonia:inbox:pane:{church_id}:{conversation_id}"
 
 
 def _church_list_key(name: str, church_id: int) -> str:
-    return f"koinonia:inbox:{name}:{church_id}"
+    return f"koinonia:inbox:{name}:{church_id}:{_threads_generation(church_id)}"
+
+
+def _threads_generation(church_id: int) -> int:
+    """The church's threads generation (live.Versions.threads), read once per request."""
+    generations = g.setdefault("inbox_threads_generation", {})
+    if church_id not in generations:
+        generations[church_id] = live.threads_generation(church_id)
+    return generations[church_id]
+
+
+def _lookup(church_id: int, flt: queries.ListFilter | None = None, conversation_id: int | None = None) -> live.Versions:
+    """The church's versions, and the cached pieces of the page (the list's, a thread's pane) with them."""
+    keys = [_rows_key(church_id, flt), _unread_key(church_id)] if flt is not None else []
+    if conversation_id is not None:
+        keys.append(pane_key(church_id, conversation_id))
+    versions, values = live.lookup(church_id, conversation_id, keys)
+    g.setdefault("inbox_cached", {}).update(zip(keys, values, strict=True))
+    g.setdefault("inbox_threads_generation", {})[church_id] = versions.threads
+    return versions
 
 
 def _prefetch(*keys: str) -> None:
@@ -114,6 +137,21 @@ def _cached(key: str) -> bytes | None:
         return None
 
 
+def _stamped(raw: bytes | None, stamp: str) -> str | None:
+    """A cached value stored by `_store`, if it was stored for `stamp` (else it is out of date)."""
+    if raw is None:
+        return None
+    head, newline, value = raw.partition(b"\n")
+    return value.decode() if newline and head.decode() == stamp else None
+
+
+def _store(key: str, stamp: str, value: str, ttl: int) -> None:
+    try:
+        rds.client.set(key, f"{stamp}\n{value}", ex=ttl)
+    except redis.RedisError:
+        pass
+
+
 def clock_today() -> str:
     from app.inbox.templating import clock
 
@@ -122,15 +160,12 @@ def clock_today() -> str:
 
 def unread_total(church_id: int, version: int) -> int:
     """The unread badge, counted once per inbox version (every change to unread bumps it)."""
-    key = _unread_key(church_id, version)
-    cached = _cached(key)
+    key, stamp = _unread_key(church_id), str(version)
+    cached = _stamped(_cached(key), stamp)
     if cached is not None:
         return int(cached)
     count = queries.unread_count(church_id, current_user)
-    try:
-        rds.client.set(key, count, ex=600)
-    except redis.RedisError:
-        pass
+    _store(key, stamp, str(count), PANE_TTL)
     return count
 
 
@@ -180,24 +215,22 @@ class Pane:
 
     version: int  # the church's inbox version (the list's)
     key: str
-    html: str | None  # None until cached or rendered
+    stamp: str  # the conversation's version, the threads' generation and the day
+    html: str | None  # None until found in the cache or rendered
 
 
 def find_pane(church_id: int, conversation_id: int, flt: queries.ListFilter | None = None) -> Pane:
     """Look up a conversation's pane (and, with `flt`, the list beside it) in one round trip.
 
-    Panes are keyed by the version at which their conversation last changed (live.versions): a
-    new message, note, status or assignment in this thread gives a new key, a change to another
-    conversation does not.
+    A pane is good for the version at which its conversation last changed (live.lookup): a new
+    message, note, status or assignment in this thread, or an edit of its member, moves it; a
+    change to another conversation does not. The threads' generation covers what all threads
+    show (staff, canned replies, members updated by an import).
     """
-    version, conv_version = live.versions(church_id, conversation_id)
-    key = pane_key(church_id, conversation_id, conv_version)
-    if flt is None:
-        _prefetch(key)
-    else:
-        _prefetch(_rows_key(church_id, flt, version), _unread_key(church_id, version), key)
-    cached = _cached(key)
-    return Pane(version, key, cached.decode() if cached is not None else None)
+    versions = _lookup(church_id, flt, conversation_id)
+    key = pane_key(church_id, conversation_id)
+    stamp = f"{versions.conversation}:{versions.threads}:{clock_today()}"
+    return Pane(versions.church, key, stamp, _stamped(_cached(key), stamp))
 
 
 def pane_html(pane: Pane, conv: Conversation | None = None) -> Markup:
@@ -211,10 +244,7 @@ def pane_html(pane: Pane, conv: Conversation | None = None) -> Markup:
             raise LookupError(f"pane {pane.key} is not cached: render it from its conversation")
         ctx = thread_context(conv, with_row=False)
         pane.html = render_template("inbox/_thread.html", **ctx, csrf_token=lambda: CSRF_HOLE)
-        try:
-            rds.client.set(pane.key, pane.html, ex=ROWS_TTL)
-        except redis.RedisError:
-            pass
+        _store(pane.key, pane.stamp, pane.html, PANE_TTL)
     return Markup(pane.html.replace(CSRF_HOLE, generate_csrf()))
 
 
@@ -224,9 +254,9 @@ def assignees(church_id: int) -> list[SimpleNamespace]:
 
 
 def _church_cached(name: str, church_id: int, load: Any, fields: tuple[str, ...]) -> list[SimpleNamespace]:
-    """Small per-church lists (assignees, canned replies) the thread shows, kept for a minute.
+    """Small per-church lists (assignees, canned replies) the thread shows, kept per threads generation.
 
-    A user or template added in Settings appears in the menus within CHURCH_LIST_TTL seconds.
+    A user or template changed in Settings moves the generation (live._note_staff_and_templates).
     """
     key = _church_list_key(name, church_id)
     cached = _cached(key)

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, undefer
 
 from app.extensions import db, rds
+from app.inbox import live
 from app.models import Branch, Church, MemberImport
 from app.people import import_sql as sql
 from app.people.importer import FIELD_LABELS, PREVIEW_ROWS, normalise, records, sniff
@@ -163,6 +164,8 @@ def execute(session: Session, imp: MemberImport, report: Callable[[str, int, int
     imp.read_rows = parsed.read
     imp.imported = imported
     imp.updated = updated
+    if updated:
+        live.note_threads_changed(imp.church_id, session)  # threads show members' names and numbers
     imp.skipped = parsed.good - imported - updated
     imp.failed = len(parsed.failures)
     imp.failures = parsed.failures

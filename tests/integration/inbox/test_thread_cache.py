@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.delivery import engine
+from app.inbox import live
 from app.inbox.inbound import handle_received
 from app.inbox.views import CSRF_HOLE
+from app.models import Template, User
 from tests.integration.inbox.conftest import conversation_of, messages_of, run_high_queue, telnyx_payload
 
 HX = {"HX-Request": "true"}
@@ -125,3 +128,27 @@ def test_a_deleted_members_thread_is_gone_at_once(client, db, church, login_as):
     assert client.post("/members/bulk", data=data).status_code == 302
     for conv_id in (single_id, bulk_id):
         assert client.get(f"/inbox/{conv_id}").status_code == 404
+
+
+def test_new_canned_replies_and_staff_show_in_cached_threads(client, db, church, login_as):
+    login_as("owner")
+    conv = _inbound(db, church, "+17735550198", "Hi")
+    client.get(f"/inbox/{conv.id}")  # pane and the church's menus cached
+    db.session.add(Template(church_id=church.id, name="Office hours", body="We are in Tue-Fri 9-5."))
+    db.session.add(
+        User(church_id=church.id, email="pastor.kim@example.org", name="Pastor Kim", role="admin", password_hash="x")
+    )
+    db.session.commit()
+    html = client.get(f"/inbox/{conv.id}").get_data(as_text=True)
+    assert ">Office hours</option>" in html and ">Pastor Kim</option>" in html
+
+
+def test_signing_in_leaves_cached_threads_alone(client, db, church, login_as):
+    owner = login_as("owner")
+    before = live.threads_generation(church.id)
+    owner.last_login_at = datetime.now(UTC)
+    db.session.commit()
+    assert live.threads_generation(church.id) == before
+    owner.name = "Grace Admin"
+    db.session.commit()
+    assert live.threads_generation(church.id) == before + 1
