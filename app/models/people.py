@@ -38,6 +38,10 @@ def same_church_key(table: str, column: str, referred: str) -> ForeignKeyConstra
     )
 
 
+# Columns the member list's filters read, INCLUDEd in its sort indexes (app.people.keyset.WINDOW_COLUMNS).
+WINDOW_INCLUDE = ("first_name", "last_name", "email", "opted_out_at", "branch_id")
+
+
 class Member(IdMixin, TimestampMixin, TenantMixin, Base):
     __tablename__ = "members"
     __table_args__ = (
@@ -51,14 +55,18 @@ class Member(IdMixin, TimestampMixin, TenantMixin, Base):
             postgresql_using="gin",
             postgresql_ops={"phone_e164": "gin_trgm_ops"},
         ),
+        # Both carry what the list's filters read, so a filtered page's window is index-only (0009).
         Index(
             "ix_members_church_id_name",
             "church_id",
             func.lower(text("last_name")),
             func.lower(text("first_name")),
             "id",
+            postgresql_include=list(WINDOW_INCLUDE),
         ),
-        Index("ix_members_church_id_created_at", "church_id", "created_at", "id"),
+        Index(
+            "ix_members_church_id_created_at", "church_id", "created_at", "id", postgresql_include=list(WINDOW_INCLUDE)
+        ),
         UniqueConstraint("church_id", "id", name="uq_members_church_id_id"),  # for the tenant keys below
     )
 

@@ -25,22 +25,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy import Column, ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
 from app.extensions import db
 from app.models import Member
+from app.models.people import WINDOW_INCLUDE
 
 PAGE_SIZE = 50
-WINDOW = 2000
-# A group filter without a search (the lists that pass `drivers`) is a cheap probe per window row,
-# so its window reads further: a group of 1 in 40 then fills a page without the fallback.
-FILTER_WINDOW = 3000
-# A search the planner expects to match fewer rows than this skips the window: at 100,000 members a
-# window of 2,000 holds a page only when some 2,500 rows match, and reading a few thousand matches
-# off the trigram index costs less than a window read in vain and then the matches anyway.
-FEW_MATCHES = 6000
+# Rows of the church a window reads per condition: each condition (a search, a group, a branch, the
+# leader's scope) thins the matches out again. Index-only, 3,000 rows cost about 2 ms.
+WINDOW = 3000
+# What the list's filters read, carried by both sort indexes (INCLUDE, migration 0009): a window
+# reads them off the index alone.
+WINDOW_COLUMNS = ("id", *WINDOW_INCLUDE)
 
 
 def sort_keys(sort: str) -> tuple[list[ColumnElement], bool]:
@@ -138,30 +137,45 @@ def window_statement(
     """Step 1: the matches among the next WINDOW rows of the church, in reading order.
 
     The window is a LIMIT subquery, so PostgreSQL has to read it off the sort index and filter
-    only those rows: bounded work, whatever it believes about how many rows match. The window
-    hands its sort keys up as columns of its own, so the outer ORDER BY is the order the rows
-    already arrive in: no sort, and the read stops at the `want`th match instead of always
-    reading the whole window (a broad search or a big group stops after a few hundred rows).
+    only those rows: bounded work, whatever it believes about how many rows match. It reads just
+    the columns the sort indexes carry (WINDOW_COLUMNS), so the read is an index-only scan: a few
+    dozen index pages for 3,000 rows instead of one heap page per row (the heap is not in name
+    order). The window hands its sort keys up as columns of its own, so the outer ORDER BY is the
+    order the rows already arrive in: no sort, and the read stops at the `want`th match. The
+    matches' full rows are then fetched by primary key.
     """
-    window = select(Member, *(key.label(f"sort_{i}") for i, key in enumerate(walk.keys)))
+    table = Member.__table__
+    columns = [table.c[name] for name in WINDOW_COLUMNS]
+    if not _columns_in(conditions) <= set(columns):
+        columns = list(table.c)  # a condition on another column: the window reads the rows
+    window = select(*columns, *(key.label(f"sort_{i}") for i, key in enumerate(walk.keys)))
     window = window.where(Member.church_id == church_id)
     if walk.start is not None:
         window = window.where(walk.beyond(walk.start))
     inner = walk.ordered(window).limit(size).subquery("members_window")
     adapt = ClauseAdapter(inner).traverse
     keys = [inner.c[f"sort_{i}"] for i in range(len(walk.keys))]
-    stmt = select(aliased(Member, inner)).where(*(adapt(c) for c in conditions)).add_columns(*keys)
-    return stmt.order_by(*(k.desc() if walk.descending else k.asc() for k in keys)).limit(want)
+    matches = (
+        select(inner.c.id, *keys)
+        .where(*(adapt(c) for c in conditions))
+        .order_by(*(k.desc() if walk.descending else k.asc() for k in keys))
+        .limit(want)
+        .subquery("window_matches")
+    )
+    found = [matches.c[f"sort_{i}"] for i in range(len(walk.keys))]
+    stmt = select(Member, *found).join(matches, matches.c.id == Member.id)
+    return stmt.order_by(*(k.desc() if walk.descending else k.asc() for k in found))
 
 
-def estimated_rows(stmt: Select) -> float:
-    """How many rows the planner expects `stmt` to return (one EXPLAIN: planning, no execution)."""
-    compiled = stmt.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
-    result = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params)
-    plan = result.scalar_one()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return float(plan[0]["Plan"]["Plan Rows"])
+def _columns_in(conditions: list[ColumnElement[bool]]) -> set[Any]:
+    """The members columns `conditions` read (inside their subqueries too)."""
+    table = Member.__table__
+    return {
+        element
+        for condition in conditions
+        for element in visitors.iterate(condition)
+        if isinstance(element, Column) and element.table is table
+    }
 
 
 def fetch_rows(
@@ -172,21 +186,22 @@ def fetch_rows(
     *,
     sparse: bool = False,
     drivers: Sequence[ColumnElement[bool]] = (),
-    estimate: bool = False,
 ) -> list[Any]:
     """Up to `want` matching rows in reading order: straight off the index, or window then matches.
 
     `sparse` says the caller knows the matches are few and unrelated to the sort (a phone number),
     so the window would only be read in vain. `drivers` are redundant conditions added to the
     matches step only, to start it from a small set of ids (see queries.member_drivers).
-    `estimate` (text searches) asks the planner first and skips the window for a narrow search.
+
+    A narrow text search also reads the window in vain, but an index-only window costs about what
+    asking the planner first would (its trigram estimates are off by 2-5x either way).
     """
     stmt = select(Member).where(Member.church_id == church_id, *conditions)
     if not conditions:
         return list(db.session.execute(page_statement(walk, stmt, want, start=walk.start)).all())
-    if sparse or (estimate and estimated_rows(stmt.with_only_columns(Member.id)) < FEW_MATCHES):
+    if sparse:
         return list(db.session.execute(page_statement(walk, stmt, want, start=walk.start, opaque=True)).all())
-    size = FILTER_WINDOW if drivers else WINDOW
+    size = WINDOW * len(conditions)
     rows = list(db.session.execute(window_statement(walk, conditions, church_id, want, size)).all())
     if len(rows) < want:
         # Too few in the window: read the page from the matches themselves. It starts again at the
@@ -206,11 +221,10 @@ def keyset_page(
     limit: int = PAGE_SIZE,
     sparse: bool = False,
     drivers: Sequence[ColumnElement[bool]] = (),
-    estimate: bool = False,
 ) -> KeysetPage:
     """One page of the church's members matching `conditions`, after `after` or before `before`."""
     walk = Walk.plan(sort, after, before)
-    fetched = fetch_rows(walk, conditions, church_id, limit + 1, sparse=sparse, drivers=drivers, estimate=estimate)
+    fetched = fetch_rows(walk, conditions, church_id, limit + 1, sparse=sparse, drivers=drivers)
     more = len(fetched) > limit
     fetched = fetched[:limit]
     if not fetched:

@@ -100,6 +100,16 @@ def is_phone_search(q: str) -> bool:
     return bool(_PHONE_ONLY.match(q)) and len(digits(q)) >= 3
 
 
+def is_narrow_search(q: str) -> bool:
+    """A search whose matches are few wherever they sort, so its page is read from its matches.
+
+    A phone; several words (each must match: "grace okaf"); a word with a digit (an email's
+    "okafor12"). Not a single word of letters or punctuation: "ma" or "example.net" can match half
+    the church, and their page comes from the first rows in sort order.
+    """
+    return is_phone_search(q) or len(q.split()) > 1 or any(ch.isdigit() for ch in q)
+
+
 def search_condition(q: str, country: str) -> ColumnElement[bool] | None:
     """Members matching what was typed in the search box: name and email words, or a phone in any format.
 

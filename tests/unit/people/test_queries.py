@@ -55,3 +55,11 @@ def test_phone_searches_are_recognised():
 
     assert is_phone_search("0142") and is_phone_search("(312) 555-0142") and is_phone_search("+1 312")
     assert not is_phone_search("42") and not is_phone_search("grace 0142") and not is_phone_search("")
+
+
+def test_narrow_searches_skip_the_window():
+    from app.people.queries import is_narrow_search
+
+    assert is_narrow_search("0142") and is_narrow_search("grace okaf") and is_narrow_search("okafor12")
+    assert not is_narrow_search("ma") and not is_narrow_search("okafor") and not is_narrow_search("example.net")
+    assert not is_narrow_search("")
