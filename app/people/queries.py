@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, any_, exists, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, any_, column, exists, func, literal_column, or_, select, table
 
 from app.extensions import db
 from app.models import GroupLeader, GroupMember, Member, User
 from app.people.phones import digits, try_normalize
 from app.tenancy import scoped
 
+# Kept by triggers (migrations/versions/0007_billing.py), read as a plain table.
+MEMBER_COUNTS = table("member_counts", column("church_id"), column("opted_in"), column("opted_out"))
 # Counting matches stops here: past it the list says "10,000+" instead of reading every match.
 COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000
@@ -202,15 +204,21 @@ class MemberCount:
 def count_members(actor: User, filters: MemberFilters) -> MemberCount:
     """The list's total, as cheaply as it can be known exactly enough.
 
-    Everyone: an index-only scan of (church_id), about 1 MB per 100,000 members. One group: an
+    Everyone (or everyone opted in, or out): the per-church figures kept by triggers. One group: an
     index-only scan of group_members' primary key. Anything narrower stops counting at a cap
     (1,000 for a search, 10,000 for filters) and the page says "1,000+": nobody needs the exact
     size of a broad search, and the count must not cost more than the page it describes.
     """
     only_group = filters.group_id and not (filters.q or filters.branch_id or filters.status)
-    if actor.role != "leader" and not filters.active:
-        stmt = select(func.count()).select_from(Member).where(Member.church_id == actor.church_id)
-        return MemberCount(db.session.scalar(stmt) or 0)
+    if actor.role != "leader" and not (filters.q or filters.group_id or filters.branch_id):
+        # Everyone, or everyone opted in / out: the two figures triggers keep exact (migration 0007).
+        counts = db.session.execute(
+            select(MEMBER_COUNTS.c.opted_in, MEMBER_COUNTS.c.opted_out).where(
+                MEMBER_COUNTS.c.church_id == actor.church_id
+            )
+        ).first()
+        opted_in, opted_out = counts or (0, 0)
+        return MemberCount({"subscribed": opted_in, "opted_out": opted_out}.get(filters.status, opted_in + opted_out))
     if actor.role != "leader" and only_group:
         stmt = select(func.count()).where(
             GroupMember.church_id == actor.church_id, GroupMember.group_id == filters.group_id
