@@ -7,7 +7,6 @@ Services take the acting user and plain values (no `request`), so tests, jobs an
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,7 +67,7 @@ def require_visible(actor: User, member: Member) -> None:
 
 @dataclass(frozen=True)
 class MemberRow:
-    """A member as a list row shows it: with group and branch names loaded in two queries per page."""
+    """A member as a list row shows it: with group and branch names (one query per page, decorate)."""
 
     member: Member
     groups: list[str] = field(default_factory=list)
@@ -112,7 +111,7 @@ def list_members(
 
 
 def decorate(church_id: int, members: Sequence[Member]) -> list[MemberRow]:
-    """Attach group and branch names to a page of members (one query each, not one per row).
+    """Attach group and branch names to a page of members, in one query (not one per row).
 
     The ids go as one array parameter (= ANY), not an IN list of 50 parameters: the statement's
     text is then the same for every page, so it is compiled and prepared once.
@@ -120,19 +119,22 @@ def decorate(church_id: int, members: Sequence[Member]) -> list[MemberRow]:
     if not members:
         return []
     ids = bindparam("member_ids", [m.id for m in members], type_=ARRAY(BigInteger))
-    groups: dict[int, list[str]] = defaultdict(list)
-    pairs = db.session.execute(
-        select(GroupMember.member_id, Group.name)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.church_id == church_id, GroupMember.member_id == any_(ids))
+    group_names = (
+        select(Group.name)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.church_id == church_id, GroupMember.member_id == Member.id)
         .order_by(Group.name)
+        .scalar_subquery()
     )
-    for member_id, name in pairs:
-        groups[member_id].append(name)
-    branches = {}
-    if any(m.branch_id for m in members):
-        branches = dict(db.session.execute(select(Branch.id, Branch.name).where(Branch.church_id == church_id)).all())
-    return [MemberRow(m, groups[m.id], branches.get(m.branch_id)) for m in members]
+    names = {
+        member_id: (groups, branch)
+        for member_id, groups, branch in db.session.execute(
+            select(Member.id, func.array(group_names), Branch.name)
+            .outerjoin(Branch, Branch.id == Member.branch_id)
+            .where(Member.church_id == church_id, Member.id == any_(ids))
+        )
+    }
+    return [MemberRow(m, *names.get(m.id, ([], None))) for m in members]
 
 
 # --- one member ---------------------------------------------------------------------------------
