@@ -1,8 +1,11 @@
 """Inbox jobs: sending one conversation message (staff reply or keyword auto-reply).
 
 Runs on the "high" queue so a reply never waits behind a 10,000-recipient broadcast.
-The message row is locked while the provider call runs, so a duplicated job finds the
-provider id already set and does nothing: one text per message row, never two.
+Just before the provider call the job commits `send_started_at` on the message row (locked
+until then), so a duplicated job finds the mark and does nothing: one text per message row,
+never two. The mark also outlives a worker killed during the call: the periodic
+sweep_replies() marks such a reply "unknown" (maybe sent, never re-sent), and re-queues one
+whose job was lost before it began (certainly not sent).
 
 Replies share the sending number's rate limit and the provider circuit with broadcasts
 (app.broadcasts.sending): a reply never pushes a number over its rate, and while the circuit
@@ -15,11 +18,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app import stats
 from app.billing import allowance
@@ -55,7 +58,13 @@ def send_message(message_id: int) -> str:
     message = db.session.scalar(
         select(ConversationMessage).where(ConversationMessage.id == message_id).with_for_update()
     )
-    if message is None or message.direction != "out" or message.status != "sending" or message.provider_message_id:
+    if (
+        message is None
+        or message.direction != "out"
+        or message.status != "sending"
+        or message.provider_message_id
+        or message.send_started_at is not None  # another run began it: it may have gone out
+    ):
         db.session.rollback()
         return "skipped"
     conversation = db.session.get(Conversation, message.conversation_id)
@@ -77,11 +86,15 @@ def send_message(message_id: int) -> str:
         return _later(message, state["retry_in"] or 1.0, "provider circuit open")
     if not rate_limiter().acquire(from_e164, _number_type(from_e164), timeout=MAX_WAIT):
         return _later(message, 1.0, "sending number at its rate limit")
+    body, media_urls = message.body, _media_urls(message)
+    member_id, church_id, tz = member.id, church.id, church.timezone
+    message.send_started_at = datetime.now(UTC)
+    db.session.commit()  # releases the row: the mark now stops any other run of this job
     attempt = 0
     while True:
         attempt += 1
         try:
-            result = provider().send(from_e164, to_e164, message.body, media_urls=_media_urls(message))
+            result = provider().send(from_e164, to_e164, body, media_urls=media_urls)
             break
         except TransientError as exc:
             circuit.record_failure()
@@ -97,8 +110,7 @@ def send_message(message_id: int) -> str:
         except OptedOut as exc:
             _answered(circuit, probe)
             # The same opt-out, ledger row and stats as a broadcast refused with 40300.
-            record_provider_opt_outs([member.id], from_e164)
-            db.session.expire(member, ["opted_out_at"])
+            record_provider_opt_outs([member_id], from_e164)
             return _finish(message, "failed", exc.code or "40300")
         except ProviderError as exc:  # rate limited (429) or refused (other 4xx): the provider answered
             if should_retry(exc, attempt):
@@ -109,10 +121,10 @@ def send_message(message_id: int) -> str:
             return _finish(message, "failed", exc.code or "provider_error")
     _answered(circuit, probe)
     message.provider_message_id = result.provider_message_id
-    day = stats.church_day(church.timezone)
-    stats.bump(church.id, day, sent=1, segments=result.parts)
-    allowance.record_usage(church.id, result.parts)
-    live.note_change(church.id, conversation.id)
+    day = stats.church_day(tz)
+    stats.bump(church_id, day, sent=1, segments=result.parts)
+    allowance.record_usage(church_id, result.parts)
+    live.note_change(church_id, message.conversation_id)
     db.session.commit()
     return message.status
 
@@ -121,7 +133,12 @@ def _later(message: ConversationMessage, seconds: float, why: str) -> str:
     """Try this reply again in `seconds` (jittered); it stays "sending" and nothing went out."""
     message_id = message.id
     db.session.rollback()  # releases the row lock; the message is unchanged
+    if message.send_started_at is not None:  # the provider refused it unsent: the next run may begin again
+        message.send_started_at = None
+        db.session.commit()
     delay = max(1.0, float(seconds)) + random.uniform(0, 1)
+    # The sweeper leaves a reply alone while its deferred job is due.
+    rds.client.set(_WAITING.format(id=message_id), 1, ex=int(delay) + 60)
     rds.queue("high").enqueue_in(timedelta(seconds=delay), "app.inbox.tasks.send_message", message_id, result_ttl=0)
     log.info("reply %s waits %.0f s: %s", message_id, delay, why)
     return "deferred"
@@ -154,3 +171,49 @@ def _finish(message: ConversationMessage, status: str, error_code: str | None) -
 
 def _timezone(church_id: int) -> str:
     return db.session.scalar(select(Church.timezone).where(Church.id == church_id)) or "UTC"
+
+
+# -- periodic ---------------------------------------------------------------------------------
+
+_WAITING = "koinonia:inbox:reply-waits:{id}"
+LOST_AFTER = timedelta(minutes=5)  # a provider call that began this long ago has ended, one way or another
+REQUEUE_AFTER = timedelta(minutes=2)  # a reply not begun by then has lost its job (or waits on the circuit)
+
+
+def sweep_replies() -> tuple[int, int]:
+    """Periodic: settle replies left "sending"; returns (marked unknown, queued again).
+
+    Begun and never answered (the worker died during the call): "unknown", as a broadcast
+    recipient would be; the provider may have it, so it is not sent again. Never begun: its job
+    was lost (Redis down at enqueue time, say), so it is queued again, unless a deferred job of
+    its own is due (_later). Should both run, the second finds the first one's mark.
+    """
+    lost = db.session.execute(
+        text(
+            "UPDATE conversation_messages SET status = 'unknown', error_code = 'worker_lost' "
+            "WHERE status = 'sending' AND direction = 'out' AND provider_message_id IS NULL "
+            "AND send_started_at < now() - make_interval(secs => :lost) "
+            "RETURNING church_id, conversation_id"
+        ),
+        {"lost": LOST_AFTER.total_seconds()},
+    ).all()
+    for church_id, conversation_id in lost:
+        live.note_change(church_id, conversation_id)
+    waiting = db.session.scalars(
+        text(
+            "SELECT id FROM conversation_messages WHERE status = 'sending' AND direction = 'out' "
+            "AND provider_message_id IS NULL AND send_started_at IS NULL "
+            "AND created_at < now() - make_interval(secs => :after) ORDER BY created_at LIMIT 500"
+        ),
+        {"after": REQUEUE_AFTER.total_seconds()},
+    ).all()
+    db.session.commit()
+    if waiting:
+        deferred = rds.client.mget([_WAITING.format(id=i) for i in waiting])
+        waiting = [i for i, due in zip(waiting, deferred, strict=True) if due is None]
+    queue = rds.queue("high")
+    for message_id in waiting:
+        queue.enqueue("app.inbox.tasks.send_message", message_id, result_ttl=0)
+    if lost or waiting:
+        log.warning("replies left sending: %d marked unknown, %d queued again", len(lost), len(waiting))
+    return len(lost), len(waiting)

@@ -43,6 +43,8 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
         CheckConstraint(status_check("direction", DIRECTIONS), name="direction"),
         CheckConstraint(status_check("status", MESSAGE_STATUSES), name="status"),
         Index("ix_conversation_messages_conversation_id_created_at", "conversation_id", text("created_at DESC"), "id"),
+        # The reply sweeper's rows (app.inbox.tasks.sweep_replies): the few still sending.
+        Index("ix_conversation_messages_sending", "created_at", postgresql_where=text("status = 'sending'")),
     )
 
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -54,6 +56,9 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
+    # Committed just before the provider call (outbound only): a reply still "sending" with it set
+    # may have gone out, one without it never did.
+    send_started_at: Mapped[datetime | None]
 
 
 class ConversationNote(IdMixin, TimestampMixin, TenantMixin, Base):

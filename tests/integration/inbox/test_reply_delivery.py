@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import pytest
 from rq.registry import ScheduledJobRegistry
+from sqlalchemy import text
 
 from app.broadcasts.sending import circuit_breaker, rate_limiter
 from app.extensions import rds
 from app.inbox.inbound import handle_received
-from app.inbox.tasks import send_message
-from tests.integration.inbox.conftest import GRACE_NUMBER, conversation_of, messages_of, telnyx_payload
+from app.inbox.tasks import send_message, sweep_replies
+from tests.integration.inbox.conftest import (
+    GRACE_NUMBER,
+    conversation_of,
+    messages_of,
+    run_high_queue,
+    telnyx_payload,
+)
 
 HX = {"HX-Request": "true"}
 PHONE = "+17735550181"
@@ -67,3 +74,48 @@ def test_a_reply_uses_the_sending_numbers_rate(app, db, reply, simulator):
         assert not rate_limiter().try_acquire(GRACE_NUMBER, "long_code")
     finally:
         app.config.pop("SMS_RATES")
+
+
+def _age(db, message, **columns) -> None:
+    """Move the reply's timestamps into the past, as if the minutes had gone by."""
+    sets = ", ".join(f"{name} = now() - make_interval(mins => :{name})" for name in columns)
+    db.session.execute(text(f"UPDATE conversation_messages SET {sets} WHERE id = :id"), {"id": message.id, **columns})
+    db.session.commit()
+
+
+def test_a_second_run_of_a_begun_reply_sends_nothing(db, reply, simulator):
+    assert send_message(reply.id) == "sending"
+    db.session.execute(
+        text("UPDATE conversation_messages SET provider_message_id = NULL WHERE id = :id"), {"id": reply.id}
+    )
+    # Even with no provider id yet (the first run still waiting on the provider), the mark stops it.
+    assert send_message(reply.id) == "skipped"
+    assert len(simulator.messages(to=PHONE)) == 1
+
+
+def test_a_reply_whose_job_was_lost_is_queued_again_and_sent_once(db, reply, simulator):
+    _age(db, reply, created_at=3)
+    assert sweep_replies() == (0, 1)
+    run_high_queue()
+    db.session.refresh(reply)
+    assert reply.provider_message_id is not None
+    assert [m["text"] for m in simulator.messages(to=PHONE)] == ["Yes, calling you now"]
+    assert sweep_replies() == (0, 0)
+
+
+def test_a_reply_waiting_on_the_circuit_is_left_to_its_deferred_job(db, reply):
+    _open_circuit()
+    assert send_message(reply.id) == "deferred"
+    _age(db, reply, created_at=3)
+    assert sweep_replies() == (0, 0)
+
+
+def test_a_reply_whose_worker_died_mid_send_becomes_unknown_and_is_not_resent(client, db, reply, simulator):
+    _age(db, reply, created_at=10, send_started_at=6)  # begun, then nothing: the worker was killed
+    assert sweep_replies() == (1, 0)
+    db.session.refresh(reply)
+    assert (reply.status, reply.error_code) == ("unknown", "worker_lost")
+    assert send_message(reply.id) == "skipped" and simulator.messages(to=PHONE) == []
+    html = client.get(f"/inbox/{reply.conversation_id}").get_data(as_text=True)
+    assert f'id="msg-{reply.id}" data-message-id="{reply.id}" data-status="unknown"' in html
+    assert "Status unknown" in html
