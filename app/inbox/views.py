@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from flask import g, render_template
+from flask import current_app, g, render_template
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -31,9 +31,6 @@ WINDOW_MAX = 200  # list rows a poll re-renders at most (the ones loaded on scre
 ROWS_TTL = 60
 PANE_TTL = 600
 CHURCH_LIST_TTL = 600
-# Where a cached pane's forms take this request's CSRF token. Rendered panes are shared by everyone in
-# the church, and a token belongs to one session, so the token is put in as the pane is served.
-CSRF_HOLE = "csrf-token-of-this-request"
 
 
 def list_context(flt: queries.ListFilter, version: int | None = None) -> dict[str, Any]:
@@ -243,9 +240,24 @@ def pane_html(pane: Pane, conv: Conversation | None = None) -> Markup:
         if conv is None:
             raise LookupError(f"pane {pane.key} is not cached: render it from its conversation")
         ctx = thread_context(conv, with_row=False)
-        pane.html = render_template("inbox/_thread.html", **ctx, csrf_token=lambda: CSRF_HOLE)
+        hole = csrf_hole()
+        pane.html = render_template("inbox/_thread.html", **ctx, csrf_token=lambda: hole)
         _store(pane.key, pane.stamp, pane.html, PANE_TTL)
-    return Markup(pane.html.replace(CSRF_HOLE, generate_csrf()))
+    return Markup(pane.html.replace(csrf_hole(), generate_csrf()))
+
+
+def csrf_hole() -> str:
+    """Where a cached pane's forms take this request's CSRF token.
+
+    Rendered panes are shared by everyone in the church and a token belongs to one session, so
+    the token is put in as a pane is served. The marker is derived from the secret key, so that
+    no text a member sends can contain it (and it is the same in every process).
+    """
+    marker = current_app.extensions.get("koinonia_csrf_hole")
+    if marker is None:
+        digest = hashlib.sha256(b"koinonia csrf hole:" + current_app.config["SECRET_KEY"].encode()).hexdigest()
+        marker = current_app.extensions["koinonia_csrf_hole"] = f"csrf-{digest[:32]}"
+    return marker
 
 
 def assignees(church_id: int) -> list[SimpleNamespace]:
