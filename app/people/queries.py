@@ -12,7 +12,20 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, any_, column, exists, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    column,
+    distinct,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 
 from app.extensions import db
 from app.models import GroupLeader, GroupMember, Member, User
@@ -204,8 +217,8 @@ class MemberCount:
 def count_members(actor: User, filters: MemberFilters) -> MemberCount:
     """The list's total, as cheaply as it can be known exactly enough.
 
-    Everyone (or everyone opted in, or out): the per-church figures kept by triggers. One group: an
-    index-only scan of group_members' primary key. Anything narrower stops counting at a cap
+    Everyone (or everyone opted in, or out): the per-church figures kept by triggers. A leader's
+    everyone, or one group: index-only scans of group_members' primary key. Anything narrower stops counting at a cap
     (1,000 for a search, 10,000 for filters) and the page says "1,000+": nobody needs the exact
     size of a broad search, and the count must not cost more than the page it describes.
     """
@@ -219,6 +232,14 @@ def count_members(actor: User, filters: MemberFilters) -> MemberCount:
         ).first()
         opted_in, opted_out = counts or (0, 0)
         return MemberCount({"subscribed": opted_in, "opted_out": opted_out}.get(filters.status, opted_in + opted_out))
+    if actor.role == "leader" and not filters.active:
+        # A leader's everyone: the distinct members of the groups they lead (group_members' keys).
+        stmt = (
+            select(func.count(distinct(GroupMember.member_id)))
+            .join(GroupLeader, GroupLeader.group_id == GroupMember.group_id)
+            .where(GroupLeader.user_id == actor.id, GroupMember.church_id == actor.church_id)
+        )
+        return MemberCount(db.session.scalar(stmt) or 0)
     if actor.role != "leader" and only_group:
         stmt = select(func.count()).where(
             GroupMember.church_id == actor.church_id, GroupMember.group_id == filters.group_id

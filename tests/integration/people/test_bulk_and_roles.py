@@ -99,6 +99,8 @@ def test_leader_sees_only_members_of_groups_they_lead(client, login_as, db, chur
     assert 'name="ids"' not in html and "New member" not in html and "Export CSV" not in html
     assert client.get(f"/members/{other}").status_code == 403
     assert client.get(f"/members/{next(iter(led))}").status_code == 200
+    # The total is of their members, counted from the memberships of the groups they lead.
+    assert f'<span id="member-count">{len(led):,} members</span>' in html
 
 
 @pytest.mark.parametrize(
