@@ -209,7 +209,7 @@ def run(runs: int, world: dict, show_plans: bool) -> bool:
 
     from app.extensions import db
     from app.models import User
-    from app.people.keyset import WINDOW, Walk, page_statement, window_statement
+    from app.people.keyset import Walk, page_statement, window_size, window_statement
     from app.people.queries import MemberFilters, is_narrow_search, member_conditions, member_select
     from app.people.services import list_members
 
@@ -260,7 +260,7 @@ def run(runs: int, world: dict, show_plans: bool) -> bool:
         if is_narrow_search(filters.q):
             steps = [("matches (narrow searches skip the window)", page_statement(walk, stmt, 51, opaque=True))]
         elif conditions:
-            size = WINDOW * len(conditions)
+            size = window_size(conditions)
             steps = [("1. window", window_statement(walk, conditions, actor.church_id, 51, size))]
             steps.append(("2. matches (when the window holds too few)", page_statement(walk, stmt, 51, opaque=True)))
         else:

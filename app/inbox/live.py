@@ -66,8 +66,8 @@ def note_members_changed(church_id: int, member_ids: Iterable[int], session: Ses
     ids = session.scalars(
         select(Conversation.id).where(Conversation.church_id == church_id, Conversation.member_id.in_(list(member_ids)))
     ).all()
-    if ids:
-        _pending(session)["changes"].setdefault(church_id, set()).update(ids)
+    for conversation_id in ids:
+        note_change(church_id, conversation_id, session)
 
 
 def note_threads_changed(church_id: int, session: Session | None = None) -> None:

@@ -100,7 +100,7 @@ def send_message(message_id: int) -> str:
             circuit.record_failure()
             now = circuit.state()
             if not exc.maybe_sent and (probe or now["state"] != "closed"):
-                return _later(message, now["retry_in"] or 1.0, "provider circuit open")
+                return _later(message, now["retry_in"] or 1.0, "provider circuit open", begun=True)
             if should_retry(exc, attempt):
                 time.sleep(min(retry_delay(exc, attempt), MAX_WAIT))
                 continue
@@ -129,11 +129,15 @@ def send_message(message_id: int) -> str:
     return message.status
 
 
-def _later(message: ConversationMessage, seconds: float, why: str) -> str:
-    """Try this reply again in `seconds` (jittered); it stays "sending" and nothing went out."""
+def _later(message: ConversationMessage, seconds: float, why: str, *, begun: bool = False) -> str:
+    """Try this reply again in `seconds` (jittered); it stays "sending" and nothing went out.
+
+    `begun`: its send was marked begun (the provider refused it unsent), so the mark is cleared
+    for the next run.
+    """
     message_id = message.id
     db.session.rollback()  # releases the row lock; the message is unchanged
-    if message.send_started_at is not None:  # the provider refused it unsent: the next run may begin again
+    if begun:
         message.send_started_at = None
         db.session.commit()
     delay = max(1.0, float(seconds)) + random.uniform(0, 1)

@@ -88,7 +88,7 @@ def pane_key(church_id: int, conversation_id: int) -> str:
 
 
 def _church_list_key(name: str, church_id: int) -> str:
-    return f"koinonia:inbox:{name}:{church_id}:{_threads_generation(church_id)}"
+    return f"koinonia:inbox:{name}:{church_id}"
 
 
 def _threads_generation(church_id: int) -> int:
@@ -236,14 +236,14 @@ def pane_html(pane: Pane, conv: Conversation | None = None) -> Markup:
     Nothing in it depends on who looks (leaders reach it only through `_conversation`'s check)
     except the forms' CSRF token, which is put in as it is served.
     """
+    hole = csrf_hole()
     if pane.html is None:
         if conv is None:
             raise LookupError(f"pane {pane.key} is not cached: render it from its conversation")
         ctx = thread_context(conv, with_row=False)
-        hole = csrf_hole()
         pane.html = render_template("inbox/_thread.html", **ctx, csrf_token=lambda: hole)
         _store(pane.key, pane.stamp, pane.html, PANE_TTL)
-    return Markup(pane.html.replace(csrf_hole(), generate_csrf()))
+    return Markup(pane.html.replace(hole, generate_csrf()))
 
 
 def csrf_hole() -> str:
@@ -270,14 +270,11 @@ def _church_cached(name: str, church_id: int, load: Any, fields: tuple[str, ...]
 
     A user or template changed in Settings moves the generation (live._note_staff_and_templates).
     """
-    key = _church_list_key(name, church_id)
-    cached = _cached(key)
+    key, stamp = _church_list_key(name, church_id), str(_threads_generation(church_id))
+    cached = _stamped(_cached(key), stamp)
     if cached is None:
         rows = [{f: getattr(obj, f) for f in fields} for obj in load(church_id)]
-        try:
-            rds.client.set(key, json.dumps(rows), ex=CHURCH_LIST_TTL)
-        except redis.RedisError:
-            pass
+        _store(key, stamp, json.dumps(rows), CHURCH_LIST_TTL)
     else:
         rows = json.loads(cached)
     return [SimpleNamespace(**row) for row in rows]

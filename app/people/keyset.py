@@ -178,6 +178,11 @@ def _columns_in(conditions: list[ColumnElement[bool]]) -> set[Any]:
     }
 
 
+def window_size(conditions: list[ColumnElement[bool]]) -> int:
+    """How many of the church's rows a window reads: WINDOW per condition."""
+    return WINDOW * len(conditions)
+
+
 def fetch_rows(
     walk: Walk,
     conditions: list[ColumnElement[bool]],
@@ -201,7 +206,7 @@ def fetch_rows(
         return list(db.session.execute(page_statement(walk, stmt, want, start=walk.start)).all())
     if sparse:
         return list(db.session.execute(page_statement(walk, stmt, want, start=walk.start, opaque=True)).all())
-    size = WINDOW * len(conditions)
+    size = window_size(conditions)
     rows = list(db.session.execute(window_statement(walk, conditions, church_id, want, size)).all())
     if len(rows) < want:
         # Too few in the window: read the page from the matches themselves. It starts again at the
