@@ -93,6 +93,22 @@ def test_a_second_run_of_a_begun_reply_sends_nothing(db, reply, simulator):
     assert len(simulator.messages(to=PHONE)) == 1
 
 
+def test_a_reply_refused_unsent_as_the_circuit_opens_waits_and_can_begin_again(db, reply, simulator):
+    breaker = circuit_breaker()
+    for _ in range(4):
+        breaker.record_failure()  # one more failure opens it
+    simulator.add_fault(to=PHONE, kind="server_error")
+    assert send_message(reply.id) == "deferred"
+    db.session.refresh(reply)
+    assert (reply.status, reply.provider_message_id, reply.send_started_at) == ("sending", None, None)
+    assert breaker.state()["state"] == "open" and simulator.messages(to=PHONE) == []
+    # Once the provider answers again, the next run begins it afresh and it goes out once.
+    simulator.clear_faults()
+    rds.client.set(breaker.keys[1], 1)  # the cool-down is over: this run is the probe
+    assert send_message(reply.id) == "sending"
+    assert [m["text"] for m in simulator.messages(to=PHONE)] == ["Yes, calling you now"]
+
+
 def test_a_reply_whose_job_was_lost_is_queued_again_and_sent_once(db, reply, simulator):
     _age(db, reply, created_at=3)
     assert sweep_replies() == (0, 1)
