@@ -209,9 +209,15 @@ def run(runs: int, world: dict, show_plans: bool) -> bool:
 
     from app.extensions import db
     from app.models import User
-    from app.people.keyset import Walk, page_statement, window_size, window_statement
-    from app.people.queries import MemberFilters, is_narrow_search, member_conditions, member_select
-    from app.people.services import list_members
+    from app.people.keyset import Walk, page_query
+    from app.people.queries import (
+        MemberFilters,
+        is_narrow_search,
+        member_conditions,
+        member_drivers,
+        member_select,
+    )
+    from app.people.services import list_members, row_names
 
     owner = db.session.get(User, world["users"]["owner"])
     leader = db.session.get(User, world["users"]["leader"])
@@ -255,22 +261,20 @@ def run(runs: int, world: dict, show_plans: bool) -> bool:
             f"{percentile(total_ms, 95):10.2f} {statistics.mean(rows):6.0f}"
         )
         walk = Walk.plan(filters.sort, None, None)
-        conditions = member_conditions(actor, filters)
-        stmt = member_select(actor, filters)
-        if is_narrow_search(filters.q):
-            steps = [("matches (narrow searches skip the window)", page_statement(walk, stmt, 51, opaque=True))]
-        elif conditions:
-            size = window_size(conditions)
-            steps = [("1. window", window_statement(walk, conditions, actor.church_id, 51, size))]
-            steps.append(("2. matches (when the window holds too few)", page_statement(walk, stmt, 51, opaque=True)))
-        else:
-            steps = [("page", page_statement(walk, stmt, 51))]
-        plans.append((kind, steps))
+        page = page_query(
+            walk,
+            member_conditions(actor, filters),
+            actor.church_id,
+            51,
+            sparse=is_narrow_search(filters.q),
+            drivers=member_drivers(actor, filters),
+            columns=row_names(actor.church_id),
+        )
+        plans.append((kind, page))
     if show_plans:
         print("\nPlans (EXPLAIN ANALYZE of the first-page query of one example of each kind):")
-        for kind, steps in plans:
-            for step, stmt in steps:
-                explain(f"{kind}: {step}", stmt)
+        for kind, page in plans:
+            explain(kind, page)
         explain(
             "total count (unfiltered list)",
             select(func.count()).select_from(member_select(owner, MemberFilters()).subquery()),

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Select,
     and_,
     any_,
+    bindparam,
     column,
     distinct,
     exists,
@@ -97,16 +98,19 @@ def _like_escape(text: str) -> str:
     return _LIKE_SPECIAL.sub(r"\\\1", text)
 
 
-def word_condition(word: str) -> ColumnElement[bool]:
+def word_condition(word: str, n: int = 0) -> ColumnElement[bool]:
     """One typed word: inside a name or email, or, under 3 letters, at the start of a first or last name.
 
     Trigrams need three characters, so "jo" cannot be an infix match through the index; it means
-    "a name starting with jo", which is also what people mean when they type two letters.
+    "a name starting with jo", which is also what people mean when they type two letters. `n` is
+    the word's place in the search, which names its parameters (see keyset.cached_page_query).
     """
     pattern = _like_escape(word.lower())
     if len(word) >= 3:
-        return or_(NAME_TEXT.ilike(f"%{pattern}%", escape="\\"), Member.email.ilike(f"%{pattern}%", escape="\\"))
-    return or_(NAME_TEXT.ilike(f"{pattern}%", escape="\\"), NAME_TEXT.ilike(f"% {pattern}%", escape="\\"))
+        inside = bindparam(f"word_{n}", f"%{pattern}%")
+        return or_(NAME_TEXT.ilike(inside, escape="\\"), Member.email.ilike(inside, escape="\\"))
+    starts, word_starts = bindparam(f"word_{n}", f"{pattern}%"), bindparam(f"word_{n}_inner", f"% {pattern}%")
+    return or_(NAME_TEXT.ilike(starts, escape="\\"), NAME_TEXT.ilike(word_starts, escape="\\"))
 
 
 def is_phone_search(q: str) -> bool:
@@ -138,10 +142,10 @@ def search_condition(q: str, country: str) -> ColumnElement[bool] | None:
         number_digits = digits(q)
         e164 = try_normalize(q, country) if len(number_digits) >= 7 else None
         if e164:
-            return Member.phone_e164 == e164
+            return Member.phone_e164 == bindparam("phone", e164)
         if len(number_digits) >= 3:
-            return Member.phone_e164.like(f"%{number_digits}%")
-    return and_(*(word_condition(word) for word in q.split()[:MAX_WORDS]))
+            return Member.phone_e164.like(bindparam("phone", f"%{number_digits}%"))
+    return and_(*(word_condition(word, n) for n, word in enumerate(q.split()[:MAX_WORDS])))
 
 
 def leader_scope(user: User) -> ColumnElement[bool] | None:
@@ -151,14 +155,17 @@ def leader_scope(user: User) -> ColumnElement[bool] | None:
     led = (
         select(GroupMember.member_id)
         .join(GroupLeader, GroupLeader.group_id == GroupMember.group_id)
-        .where(GroupLeader.user_id == user.id, GroupMember.member_id == Member.id)
+        .where(GroupLeader.user_id == bindparam("leader_id", user.id), GroupMember.member_id == Member.id)
     )
     return exists(led)
 
 
-def in_group(group_id: int) -> ColumnElement[bool]:
+def in_group(group_id: int, name: str = "group_id") -> ColumnElement[bool]:
+    """Members of the group; `name` names its parameter (a list can have two: in one, not in another)."""
     return exists(
-        select(GroupMember.member_id).where(GroupMember.group_id == group_id, GroupMember.member_id == Member.id)
+        select(GroupMember.member_id).where(
+            GroupMember.group_id == bindparam(name, group_id), GroupMember.member_id == Member.id
+        )
     )
 
 
@@ -174,7 +181,8 @@ def member_drivers(actor: User, filters: MemberFilters) -> list[ColumnElement[bo
     if filters.q or not filters.group_id:
         return []
     ids = select(GroupMember.member_id).where(
-        GroupMember.church_id == actor.church_id, GroupMember.group_id == filters.group_id
+        GroupMember.church_id == bindparam("church_id", actor.church_id),
+        GroupMember.group_id == bindparam("group_id", filters.group_id),
     )
     return [Member.id == any_(func.array(ids.scalar_subquery()))]
 
@@ -190,9 +198,9 @@ def member_conditions(
     if filters.group_id:
         conditions.append(in_group(filters.group_id))
     if not_in_group_id:
-        conditions.append(~in_group(not_in_group_id))
+        conditions.append(~in_group(not_in_group_id, "not_group_id"))
     if filters.branch_id:
-        conditions.append(Member.branch_id == filters.branch_id)
+        conditions.append(Member.branch_id == bindparam("branch_id", filters.branch_id))
     if filters.status == "opted_out":
         conditions.append(Member.opted_out_at.is_not(None))
     elif filters.status == "subscribed":

@@ -7,12 +7,12 @@ Services take the acting user and plain values (no `request`), so tests, jobs an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, any_, bindparam, delete, func, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -67,7 +67,7 @@ def require_visible(actor: User, member: Member) -> None:
 
 @dataclass(frozen=True)
 class MemberRow:
-    """A member as a list row shows it: with group and branch names (one query per page, decorate)."""
+    """A member as a list row shows it: with group and branch names (in the page's own query, row_names)."""
 
     member: Member
     groups: list[str] = field(default_factory=list)
@@ -95,7 +95,6 @@ def list_members(
 ) -> MemberList:
     """One keyset page of the members `actor` may see that match `filters` (the count only when asked)."""
     conditions = member_conditions(actor, filters, not_in_group_id=not_in_group_id)
-    sparse = is_narrow_search(filters.q)
     page = keyset_page(
         conditions,
         filters.sort,
@@ -103,38 +102,29 @@ def list_members(
         after=after,
         before=before,
         limit=limit,
-        sparse=sparse,
+        sparse=is_narrow_search(filters.q),
         drivers=member_drivers(actor, filters),
+        columns=row_names(actor.church_id),
     )
     total = count_members(actor, filters) if with_total and not not_in_group_id else None
-    return MemberList(filters, decorate(actor.church_id, page.rows), page.next_cursor, page.prev_cursor, total)
+    rows = [MemberRow(member, groups or [], branch) for member, groups, branch in page.rows]
+    return MemberList(filters, rows, page.next_cursor, page.prev_cursor, total)
 
 
-def decorate(church_id: int, members: Sequence[Member]) -> list[MemberRow]:
-    """Attach group and branch names to a page of members, in one query (not one per row).
+def row_names(church_id: int) -> list[ColumnElement[Any]]:
+    """A list row's group names (sorted) and branch name, as columns correlated to Member.
 
-    The ids go as one array parameter (= ANY), not an IN list of 50 parameters: the statement's
-    text is then the same for every page, so it is compiled and prepared once.
+    They ride along in the page's own query, so a page is one statement, not one per row.
     """
-    if not members:
-        return []
-    ids = bindparam("member_ids", [m.id for m in members], type_=ARRAY(BigInteger))
     group_names = (
         select(Group.name)
         .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.church_id == church_id, GroupMember.member_id == Member.id)
+        .where(GroupMember.church_id == bindparam("church_id", church_id), GroupMember.member_id == Member.id)
         .order_by(Group.name)
         .scalar_subquery()
     )
-    names = {
-        member_id: (groups, branch)
-        for member_id, groups, branch in db.session.execute(
-            select(Member.id, func.array(group_names), Branch.name)
-            .outerjoin(Branch, Branch.id == Member.branch_id)
-            .where(Member.church_id == church_id, Member.id == any_(ids))
-        )
-    }
-    return [MemberRow(m, *names.get(m.id, ([], None))) for m in members]
+    branch_name = select(Branch.name).where(Branch.id == Member.branch_id).scalar_subquery()
+    return [func.array(group_names), branch_name]
 
 
 # --- one member ---------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""Member list pages reuse one built statement per shape, and each request gets its own values."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Branch, Group, GroupMember, Member
+from app.people import keyset
+from app.people.queries import MemberFilters
+from app.people.services import list_members
+
+
+@pytest.fixture
+def people(db, church):
+    """Two of everything a filter can tell apart: names, phones, groups and branches."""
+    youth = db.session.scalar(select(Group).where(Group.church_id == church.id, Group.name == "Youth"))
+    choir = Group(church_id=church.id, name="Shape Choir")
+    north, south = Branch(church_id=church.id, name="Shape North"), Branch(church_id=church.id, name="Shape South")
+    db.session.add_all([choir, north, south])
+    db.session.flush()
+    made = {}
+    for i, (first, last, group, branch) in enumerate(
+        [("Quincy", "Zarkov", youth, north), ("Ulla", "Yarrow", choir, south), ("Quentin", "Yarrow", choir, north)]
+    ):
+        member = Member(
+            church_id=church.id,
+            first_name=first,
+            last_name=last,
+            phone_e164=f"+1773555{8800 + i}",
+            email=f"{first.lower()}@shapes.example",
+            branch_id=branch.id,
+        )
+        db.session.add(member)
+        db.session.flush()
+        db.session.add(GroupMember(church_id=church.id, group_id=group.id, member_id=member.id))
+        made[first] = member
+    db.session.flush()
+    return {"youth": youth, "choir": choir, "north": north, "south": south, **made}
+
+
+def _names(result) -> set[str]:
+    return {f"{row.member.first_name} {row.member.last_name}" for row in result.rows}
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expect_first", "expect_second"),
+    [
+        ({"q": "zarkov"}, {"q": "yarrow"}, {"Quincy Zarkov"}, {"Ulla Yarrow", "Quentin Yarrow"}),
+        ({"q": "qu zar"}, {"q": "ul yar"}, {"Quincy Zarkov"}, {"Ulla Yarrow"}),
+        ({"q": "5558800"}, {"q": "5558801"}, {"Quincy Zarkov"}, {"Ulla Yarrow"}),
+        ({"q": "(773) 555-8800"}, {"q": "(773) 555-8802"}, {"Quincy Zarkov"}, {"Quentin Yarrow"}),
+        ({"q": "yarrow", "branch": "north"}, {"q": "yarrow", "branch": "south"}, {"Quentin Yarrow"}, {"Ulla Yarrow"}),
+        ({"q": "shapes", "group": "youth"}, {"q": "shapes", "group": "choir"}, {"Quincy Zarkov"}, None),
+    ],
+)
+def test_same_shape_other_values(login_as, people, first, second, expect_first, expect_second):
+    owner = login_as("owner")
+
+    def filters(args):
+        ids = {k: str(people[v].id) if k in ("group", "branch") else v for k, v in args.items()}
+        return MemberFilters.from_args(ids)
+
+    keyset._SHAPES.clear()
+    assert _names(list_members(owner, filters(first), with_total=False)) == expect_first
+    # Built once: every value in the statement is a named parameter, so the shape is kept...
+    assert len(keyset._SHAPES) == 1
+    second_result = list_members(owner, filters(second), with_total=False)
+    # ...and reused with the second request's values, not the first's.
+    assert len(keyset._SHAPES) == 1
+    assert _names(second_result) == (expect_second or {"Ulla Yarrow", "Quentin Yarrow"})
+
+
+def test_pages_of_one_search_follow_their_own_cursor(login_as, db, church, people):
+    owner = login_as("owner")
+    for i in range(7):
+        db.session.add(
+            Member(church_id=church.id, first_name=f"Pat{i}", last_name="Yarrow", phone_e164=f"+17735559{i:03d}")
+        )
+    db.session.flush()
+    keyset._SHAPES.clear()
+    seen, after = [], None
+    while True:
+        page = list_members(owner, MemberFilters(q="yarrow"), after=after, limit=3, with_total=False)
+        seen += [row.member.first_name for row in page.rows]
+        if not page.next_cursor:
+            break
+        after = page.next_cursor
+    assert seen == ["Pat0", "Pat1", "Pat2", "Pat3", "Pat4", "Pat5", "Pat6", "Quentin", "Ulla"]
+    # The first page and the pages after a cursor: two shapes, whatever the cursor's values.
+    assert len(keyset._SHAPES) == 2
+
+
+def test_leader_and_group_page_searches_are_kept_by_shape_too(login_as, people):
+    leader = login_as("leader")
+    keyset._SHAPES.clear()
+    # The demo leader leads Youth: Quincy is in it, the Yarrows are not.
+    assert _names(list_members(leader, MemberFilters(q="zarkov"), with_total=False)) == {"Quincy Zarkov"}
+    assert _names(list_members(leader, MemberFilters(q="yarrow"), with_total=False)) == set()
+    owner = login_as("owner")
+    # The group page's "add members" search: everyone not yet in this group.
+    outside = list_members(owner, MemberFilters(q="yarrow"), not_in_group_id=people["choir"].id, with_total=False)
+    assert _names(outside) == set()
+    outside = list_members(owner, MemberFilters(q="yarrow"), not_in_group_id=people["youth"].id, with_total=False)
+    assert _names(outside) == {"Ulla Yarrow", "Quentin Yarrow"}
+    assert len(keyset._SHAPES) == 2
