@@ -104,3 +104,14 @@ def test_leader_and_group_page_searches_are_kept_by_shape_too(login_as, people):
     outside = list_members(owner, MemberFilters(q="yarrow"), not_in_group_id=people["youth"].id, with_total=False)
     assert _names(outside) == {"Ulla Yarrow", "Quentin Yarrow"}
     assert len(keyset._SHAPES) == 2
+
+
+def test_a_shape_built_for_one_church_serves_another_only_its_own(login_as, db, other_church, people):
+    owner = login_as("owner")
+    keyset._SHAPES.clear()
+    assert _names(list_members(owner, MemberFilters(q="yarrow"), with_total=False)) == {"Ulla Yarrow", "Quentin Yarrow"}
+    db.session.add(Member(church_id=other_church.id, first_name="Hope", last_name="Yarrow", phone_e164="+17735558899"))
+    db.session.flush()
+    hope = login_as("hope")
+    assert _names(list_members(hope, MemberFilters(q="yarrow"), with_total=False)) == {"Hope Yarrow"}
+    assert len(keyset._SHAPES) == 1
