@@ -254,6 +254,11 @@ def count_members(actor: User, filters: MemberFilters) -> MemberCount:
         )
         return MemberCount(db.session.scalar(stmt) or 0)
     cap = SEARCH_COUNT_CAP if filters.q else COUNT_CAP
-    matches = member_select(actor, filters).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
-    value = db.session.scalar(select(func.count()).select_from(matches)) or 0
+    value = db.session.scalar(capped_count(actor, filters, cap)) or 0
     return MemberCount(min(value, cap), value > cap)
+
+
+def capped_count(actor: User, filters: MemberFilters, cap: int) -> Select:
+    """SELECT how many members match, counting no further than cap + 1."""
+    matches = member_select(actor, filters).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
+    return select(func.count()).select_from(matches)
