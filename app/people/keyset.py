@@ -270,7 +270,8 @@ def cached_page_query(
     for elements in (conditions, options.get("drivers", ()), options.get("columns", ())):
         keys = []
         for element in elements:
-            # The SQL compilation cache's own key: the structure, and the parameters apart.
+            # SQLAlchemy's own statement-cache key: the structure, and the parameters apart. Both it
+            # and _key_is_anon are internals (SQLAlchemy is pinned; test_page_shapes checks reuse).
             key = element._generate_cache_key()
             if key is None or any(bind._key_is_anon for bind in key.bindparams):
                 return page_query(walk, conditions, church_id, want, **options), {}
