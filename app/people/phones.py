@@ -11,6 +11,8 @@ import re
 import phonenumbers
 
 _DIGITS = re.compile(r"\D+")
+# A North American number in E.164: NPA and NXX start with 2-9.
+_NANP_E164 = re.compile(r"\+1([2-9]\d\d)([2-9]\d\d)(\d{4})")
 
 
 class PhoneError(ValueError):
@@ -47,6 +49,9 @@ def format_national(e164: str | None) -> str:
     """+13125550142 → (312) 555-0142 for display; other countries in international format."""
     if not e164:
         return ""
+    if nanp := _NANP_E164.fullmatch(e164):
+        # What phonenumbers gives every NANP region, without its 50 µs of parsing per list row.
+        return "({}) {}-{}".format(*nanp.groups())
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

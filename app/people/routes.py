@@ -33,8 +33,10 @@ def list_context(
     """
     fixed = fixed or {}
     after, before = request.args.get("after"), request.args.get("before")
+    fragment = is_fragment_request()
+    can_manage = services.is_admin(current_user)
     # A fragment answering a search keystroke gets its count lazily; a full page counts inline.
-    total_inline = (not is_fragment_request()) if with_total is None else with_total
+    total_inline = (not fragment) if with_total is None else with_total
     listing = services.list_members(current_user, filters, after=after, before=before, with_total=total_inline)
 
     def list_url(target: str = endpoint, **changes) -> str:
@@ -56,9 +58,10 @@ def list_context(
         "list_fixed_group": fixed.get("group_id"),
         "narrowed": bool(filters.q or filters.branch_id or filters.status or (filters.group_id and not fixed)),
         "sorts": SORTS,
-        "groups": visible_groups(current_user),
-        "branches": db.session.scalars(scoped(Branch).order_by(Branch.name)).all(),
-        "can_manage": services.is_admin(current_user),
+        # The menus (filters, bulk bar) sit outside what a fragment swaps in: only a page loads them.
+        "groups": visible_groups(current_user) if not fragment else [],
+        "branches": db.session.scalars(scoped(Branch).order_by(Branch.name)).all() if not fragment else [],
+        "can_manage": can_manage,
         "has_import": "people.member_import" in current_app.view_functions,
     }
 

@@ -37,6 +37,7 @@ def test_search_by_phone_in_any_format(client, login_as, db, church):
     for q in ("0142", "(312) 555-0142", "+1 312 555 0142", "312.555.0142", "phoebe", "QUIST"):
         body = client.get("/members", query_string={"q": q}, headers=HX).get_data(as_text=True)
         assert "Phoebe Quist" in body, q
+    assert f'<a href="/members/{member.id}">Phoebe Quist</a>' in body  # the row links to the member
     body = client.get("/members", query_string={"q": "9999"}, headers=HX).get_data(as_text=True)
     assert "Phoebe Quist" not in body
 
