@@ -131,8 +131,9 @@ class Walk:
         """The start key as the parameters beyond_start names."""
         return {f"cursor_{i}": v for i, v in enumerate(self.start or ())}
 
-    def ordered(self, stmt: Select, *, opaque: bool = False) -> Select:
-        columns = _opaque(self.keys) if opaque else self.keys
+    def ordered(self, stmt: Select, *, opaque: bool = False, keys: Sequence[ColumnElement] | None = None) -> Select:
+        """`stmt` in reading order: by the sort keys, or by `keys` standing for them (a subquery's)."""
+        columns = keys if keys is not None else _opaque(self.keys) if opaque else self.keys
         return stmt.order_by(*(c.desc() if self.descending else c.asc() for c in columns))
 
 
@@ -145,10 +146,8 @@ class KeysetPage:
     prev_cursor: str | None
 
 
-def window_matches(
-    walk: Walk, conditions: list[ColumnElement[bool]], church_id: int, want: int, size: int = WINDOW
-) -> Select:
-    """Step 1: the ids and sort keys of the matches among the next `size` rows of the church.
+def window_matches(walk: Walk, conditions: list[ColumnElement[bool]], church_id: int, want: int) -> Select:
+    """Step 1: the ids and sort keys of the matches among the next WINDOW rows of the church.
 
     The window is a LIMIT subquery, so PostgreSQL has to read it off the sort index and filter
     only those rows: bounded work, whatever it believes about how many rows match. It reads just
@@ -164,15 +163,10 @@ def window_matches(
     window = select(*columns, *_labelled(walk.keys)).where(Member.church_id == _church(church_id))
     if walk.start is not None:
         window = window.where(walk.beyond_start())
-    inner = walk.ordered(window).limit(size).subquery("members_window")
+    inner = walk.ordered(window).limit(WINDOW).subquery("members_window")
     adapt = ClauseAdapter(inner).traverse
     keys = [inner.c[f"sort_{i}"] for i in range(len(walk.keys))]
-    return (
-        select(inner.c.id, *keys)
-        .where(*(adapt(c) for c in conditions))
-        .order_by(*(k.desc() if walk.descending else k.asc() for k in keys))
-        .limit(want)
-    )
+    return walk.ordered(select(inner.c.id, *keys).where(*(adapt(c) for c in conditions)), keys=keys).limit(want)
 
 
 def _church(church_id: int) -> ColumnElement[int]:
@@ -241,7 +235,7 @@ def page_query(
     keys = [page.c[f"sort_{i}"] for i in range(len(walk.keys))]
     stmt = select(Member, *columns, *keys).join(page, page.c.id == Member.id)
     stmt = stmt.where(Member.church_id == _church(church_id))
-    return stmt.order_by(*(k.desc() if walk.descending else k.asc() for k in keys))
+    return walk.ordered(stmt, keys=keys)
 
 
 # Page statements by shape (cached_page_query). Shapes are few (the sorts and directions, with or
