@@ -9,6 +9,7 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.cache import registry as cache_registry  # noqa: F401 - its session listeners move cached values
 from app.config import Config
 from app.extensions import csrf, db, limiter, login_manager, migrate, rds
 from app.htmx import add_vary_header

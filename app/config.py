@@ -147,6 +147,12 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "koinonia:rl"
     SLOW_QUERY_MS = 200
+    # The longest a process keeps what app.cache.remember holds; every use also checks that
+    # nothing it depends on moved, so these bound only what the registry cannot see (a SQL
+    # console) and what moves with the clock (the dashboard's "today", a payment's grace days).
+    IDENTITY_CACHE_SECONDS = 60
+    DASHBOARD_CACHE_SECONDS = 10
+    BANNER_CACHE_SECONDS = 60
     TESTING = False
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:

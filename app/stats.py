@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from app import cache
 from app.extensions import db
 
 COUNTERS = ("sent", "delivered", "failed", "inbound", "opt_outs", "opt_ins", "segments")
@@ -43,6 +44,7 @@ def bump(church_id: int, day: date, **counts: int) -> None:
         ),
         {"church_id": church_id, "day": day, **counts},
     )
+    cache.bump(("stats", church_id))
 
 
 # Each counter recomputed from its raw rows, on the same day rule as church_day(): the
@@ -90,4 +92,5 @@ def rebuild(church_id: int) -> int:
         ),
         {"church_id": church_id},
     )
+    cache.bump(("stats", church_id), ("members", church_id))
     return result.rowcount or 0

@@ -1,28 +1,21 @@
-import time
-
 from flask import Blueprint, current_app
+
+from app import cache
 
 bp = Blueprint("billing", __name__)
 
-# church_id -> (expires at, banners). Per process: the banners sit on every owner page and
-# cost three queries, while what they report (usage, payment state) changes over minutes.
-_banner_cache: dict[int, tuple[float, list]] = {}
-
 
 def cached_banners(church) -> list:
-    """services.banners(church), reused for BANNER_CACHE_SECONDS (default 15; 0 when testing)."""
+    """services.banners(church), kept by this process while the church's plan, subscription and usage stand.
+
+    The banners sit on every owner page and cost three queries; BANNER_CACHE_SECONDS bounds how
+    long a payment's grace period can run past before its banner changes.
+    """
     from app.billing.services import banners
 
-    ttl = current_app.config.get("BANNER_CACHE_SECONDS", 0 if current_app.testing else 15)
-    if ttl <= 0:
-        return banners(church)
-    now = time.monotonic()
-    hit = _banner_cache.get(church.id)
-    if hit and hit[0] > now:
-        return hit[1]
-    found = banners(church)
-    _banner_cache[church.id] = (now + ttl, found)
-    return found
+    deps = [("church", church.id), ("billing", church.id)]
+    ttl = current_app.config["BANNER_CACHE_SECONDS"]
+    return cache.remember(f"banners:{church.id}", deps, ttl, lambda: banners(church))
 
 
 @bp.app_context_processor

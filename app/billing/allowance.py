@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select, text
 
+from app import cache
 from app.extensions import db
 from app.models import Church, UsagePeriod
 
@@ -111,6 +112,7 @@ def record_usage(church_id: int, segments: int, today: date | None = None) -> No
         ),
         {"church_id": church_id, "start": start, "end": end, "n": segments},
     )
+    cache.bump(("billing", church_id))
 
 
 PAST_DUE_GRACE_DAYS = 7

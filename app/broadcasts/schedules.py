@@ -24,6 +24,7 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from app import cache
 from app.extensions import db
 from app.models import Church, Schedule, User
 
@@ -154,6 +155,7 @@ def create_schedule(
         .on_conflict_do_nothing(index_elements=["church_id", "idempotency_key"])
         .returning(Schedule.id)
     )
+    cache.bump(("broadcasts", church.id))
     db.session.commit()
     if new_id is None:
         return _by_key(church.id, idempotency_key)
@@ -228,6 +230,7 @@ def run_schedule(schedule_id: int, occurrence: datetime, now: datetime) -> bool:
         .where(Schedule.id == schedule_id, Schedule.next_run_at == occurrence)
         .values(next_run_at=following, last_run_at=now, last_error=error, enabled=following is not None)
     )
+    cache.bump(("broadcasts", church.id))
     db.session.commit()
     return created
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from app import cache
 from app.billing import allowance
 from app.broadcasts import merge
 from app.broadcasts.audience import AudienceSpec, default_number, recipients_select, single_branch_number
@@ -133,6 +134,7 @@ def create_broadcast(
         db.session.execute(
             text("UPDATE broadcasts SET recipient_count = :n WHERE id = :id"), {"n": count, "id": new_id}
         )
+        cache.bump(("broadcasts", church.id))
     db.session.commit()
     broadcast = db.session.get(Broadcast, new_id)
     assert broadcast is not None
@@ -212,11 +214,12 @@ def start_due_broadcasts() -> int:
     rows = db.session.execute(
         text(
             "UPDATE broadcasts SET status = 'sending', started_at = now() "
-            "WHERE status = 'scheduled' AND scheduled_at <= now() RETURNING id, recipient_count"
+            "WHERE status = 'scheduled' AND scheduled_at <= now() RETURNING id, recipient_count, church_id"
         )
     ).all()
+    cache.bump(*{("broadcasts", church_id) for _, _, church_id in rows})
     db.session.commit()
-    for broadcast_id, count in rows:
+    for broadcast_id, count, _ in rows:
         enqueue_batches(broadcast_id, count)
     return len(rows)
 
@@ -262,6 +265,7 @@ def cancel_broadcast(broadcast: Broadcast) -> int:
         ),
         {"id": broadcast.id, "n": skipped},
     )
+    cache.bump(("broadcasts", broadcast.church_id))
     db.session.commit()
     db.session.refresh(broadcast)
     return skipped
@@ -274,6 +278,7 @@ def pause_broadcast(broadcast: Broadcast) -> None:
     db.session.execute(
         text("UPDATE broadcasts SET status = 'paused' WHERE id = :id AND status = 'sending'"), {"id": broadcast.id}
     )
+    cache.bump(("broadcasts", broadcast.church_id))
     db.session.commit()
     db.session.refresh(broadcast)
 
@@ -285,6 +290,7 @@ def resume_broadcast(broadcast: Broadcast) -> int:
     db.session.execute(
         text("UPDATE broadcasts SET status = 'sending' WHERE id = :id AND status = 'paused'"), {"id": broadcast.id}
     )
+    cache.bump(("broadcasts", broadcast.church_id))
     queued = db.session.scalar(
         select(func.count())
         .select_from(BroadcastRecipient)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from app import cache
 from app.billing import allowance
 from app.broadcasts.sending import (  # noqa: F401 - re-exported: callers and tests import them from here
     FLUSH_EVERY,
@@ -162,6 +163,7 @@ def _pause_for(ctx: BatchContext, rows: list[Claimed], reason: str) -> None:
     db.session.execute(
         text("UPDATE broadcasts SET status = 'paused' WHERE id = :b AND status = 'sending'"), {"b": ctx.broadcast_id}
     )
+    cache.bump(("broadcasts", ctx.church.id))
     add_dead_letter(
         "broadcast_paused",
         {"broadcast_id": ctx.broadcast_id},

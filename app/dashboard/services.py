@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
+
+from app import cache
 from app.billing import allowance
+from app.cache import Dep
 from app.dashboard.figures import (  # noqa: F401 - re-exported: routes, tests and benches use services.*
     church_figures,
     delivery_bar,
@@ -42,30 +46,31 @@ def percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-# Per-process micro-cache of the cards: a dashboard tolerates a few seconds of staleness, and
-# reloads by many staff of one church then cost no database round trip. Off under TESTING.
-_CACHE: dict[tuple, tuple[float, dict]] = {}
+def overview_deps(user: User) -> list[Dep]:
+    """What the cards show: the church's figures, members, broadcasts, inbox and usage; a leader's
+    also move with the groups they lead."""
+    church_id = user.church_id
+    deps: list[Dep] = [
+        ("church", church_id),
+        ("stats", church_id),
+        ("members", church_id),
+        ("broadcasts", church_id),
+        ("conversation", church_id),
+        ("billing", church_id),
+    ]
+    if user.role == "leader":
+        deps += [("groups", church_id), ("user", user.id)]
+    return deps
 
 
 def cached_overview(user: User) -> dict:
-    """overview(user), reused for DASHBOARD_CACHE_SECONDS (default 5; 0 when testing) per scope."""
-    import time as _time
+    """overview(user), kept by this process while nothing it shows moves (at most DASHBOARD_CACHE_SECONDS).
 
-    from flask import current_app
-
-    ttl = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0 if current_app.testing else 5)
-    if not ttl:
-        return overview(user)
-    key = (user.church_id, user.id if user.role == "leader" else None)
-    hit = _CACHE.get(key)
-    now = _time.monotonic()
-    if hit and now - hit[0] < ttl:
-        return hit[1]
-    if len(_CACHE) > 10_000:
-        _CACHE.clear()
-    data = overview(user)
-    _CACHE[key] = (now, data)
-    return data
+    Every staff member of a church shares one copy; each leader has their own.
+    """
+    scope = f"user{user.id}" if user.role == "leader" else "all"
+    ttl = current_app.config["DASHBOARD_CACHE_SECONDS"]
+    return cache.remember(f"dashboard:{user.church_id}:{scope}", overview_deps(user), ttl, lambda: overview(user))
 
 
 def overview(user: User, now: datetime | None = None) -> dict:

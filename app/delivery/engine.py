@@ -21,6 +21,8 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from app import stats
+from app.cache import bump
+from app.cache.registry import members_changed
 from app.delivery.statuses import (  # noqa: F401 - re-exported: webhooks, the inbox and tests import them from here
     FINAL_STATUS,
     StatusUpdate,
@@ -38,7 +40,6 @@ from app.delivery.transitions import (  # noqa: F401 - re-exported
     bump_counters,
 )
 from app.extensions import db
-from app.inbox import live
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def record_provider_opt_outs(member_ids: list[int], from_number: str | None) -> 
     for member_id, church_id in rows:
         by_church.setdefault(church_id, []).append(member_id)
     for church_id, ids in by_church.items():
-        live.note_members_changed(church_id, ids)  # their threads' reply boxes now say why they are off
+        members_changed(church_id, ids)  # their threads' reply boxes now say why they are off
     db.session.execute(
         text(
             "INSERT INTO consent_events (church_id, member_id, action, source, keyword, phone_number, detail) "
@@ -174,14 +175,14 @@ def finish_broadcasts(broadcast_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(broadcast_ids))
     if not ids:
         return []
-    return list(
-        db.session.scalars(
-            text(
-                "UPDATE broadcasts b SET status = 'sent', completed_at = now() "
-                "WHERE b.id = ANY(:ids) AND b.status = 'sending' AND NOT EXISTS ("
-                " SELECT 1 FROM broadcast_recipients r WHERE r.broadcast_id = b.id"
-                " AND r.status IN ('queued', 'sending')) RETURNING b.id"
-            ),
-            {"ids": ids},
-        )
-    )
+    rows = db.session.execute(
+        text(
+            "UPDATE broadcasts b SET status = 'sent', completed_at = now() "
+            "WHERE b.id = ANY(:ids) AND b.status = 'sending' AND NOT EXISTS ("
+            " SELECT 1 FROM broadcast_recipients r WHERE r.broadcast_id = b.id"
+            " AND r.status IN ('queued', 'sending')) RETURNING b.id, b.church_id"
+        ),
+        {"ids": ids},
+    ).all()
+    bump(*{("broadcasts", church_id) for _, church_id in rows})
+    return [broadcast_id for broadcast_id, _ in rows]

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
+from app import cache
 from app.delivery.transitions import RANK_SQL, _counter_deltas, _record_stats, _transitions, bump_counters
 from app.extensions import db
-from app.inbox import live
 
 # Telnyx `to[].status` in message.finalized -> our terminal status.
 FINAL_STATUS = {
@@ -186,9 +186,8 @@ def _apply_to_conversations(params: dict) -> None:
         ),
         params,
     ).all()
-    # Published when the batch commits: the inbox's poll and its cached threads move with it.
-    for church_id, conversation_id in changed:
-        live.note_change(church_id, conversation_id)
+    # Set-based, so the cache registry does not see it: the threads (and the live poll) move on commit.
+    cache.bump(*(("conversation", church_id, conversation_id) for church_id, conversation_id in changed))
 
 
 def _reconcile_lost_sends(updates: list[StatusUpdate]) -> set[str]:

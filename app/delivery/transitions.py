@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from app import stats
+from app import cache, stats
 from app.billing import allowance
 from app.extensions import db
 
@@ -61,13 +61,14 @@ def bump_counters(deltas: dict[int, Counter[str]]) -> None:
     sets = ", ".join(f"{c} = b.{c} + v.{c}" for c in columns)
     arrays = ", ".join(f"CAST(:{c} AS bigint[])" for c in columns)
     params = {"ids": [r[0] for r in rows], **{c: [r[i + 1] for r in rows] for i, c in enumerate(columns)}}
-    db.session.execute(
+    churches = db.session.scalars(
         text(
             f"UPDATE broadcasts b SET {sets} FROM unnest(CAST(:ids AS bigint[]), {arrays}) "
-            f"AS v(id, {', '.join(columns)}) WHERE b.id = v.id"
+            f"AS v(id, {', '.join(columns)}) WHERE b.id = v.id RETURNING b.church_id"
         ),
         params,
-    )
+    ).all()
+    cache.bump(*{("broadcasts", church_id) for church_id in churches})
 
 
 def _church_days(church_ids: Iterable[int]) -> dict[int, object]:

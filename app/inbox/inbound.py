@@ -1,8 +1,8 @@
 """Inbound texts (`message.received`): route, store once, link to broadcasts, apply keywords.
 
 `handle_received` runs inside the webhook processor's transaction. Everything it does to the
-database commits or rolls back with the event; Redis (the live version) and RQ (the
-auto-replies) are touched only after that commit (see live.py).
+database commits or rolls back with the event; Redis (cache versions) and RQ (the
+auto-replies) are touched only after that commit (app.cache, app.jobs).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from app import stats
+from app import cache, stats
 from app.extensions import db
-from app.inbox import keywords, live
+from app.inbox import keywords
 from app.inbox.services import PREVIEW_LEN, queue_outbound
 from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
 from app.security.masking import mask_phone
@@ -58,7 +58,8 @@ def handle_received(payload: dict[str, Any], event: Any = None) -> ConversationM
     result = keywords.apply_keyword(church, member, conversation, number, body, at)
     if result.reply:
         queue_outbound(conversation, member, result.reply, from_e164=number.e164, author_id=None)
-    live.note_change(church.id, conversation.id)
+    # The member and message were inserted set-based (ON CONFLICT): the registry does not see them.
+    cache.bump(("members", church.id), ("conversation", church.id, conversation.id))
     log.info(
         "inbound message stored",
         extra={"church_id": church.id, "conversation_id": conversation.id, "keyword": result.kind},

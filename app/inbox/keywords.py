@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import stats
+from app import cache, stats
 from app.extensions import db
 from app.models import Church, ConsentEvent, Conversation, GroupMember, Keyword, Member, PhoneNumber
 
@@ -133,5 +133,6 @@ def join_group(church: Church, member: Member, keyword: Keyword, at: datetime) -
             .values(church_id=church.id, group_id=keyword.group_id, member_id=member.id)
             .on_conflict_do_nothing()
         )
+        cache.bump(("groups", church.id))
     if member.consent_at is None and member.opted_out_at is None:
         member.consent_source, member.consent_at = "keyword", at

@@ -10,10 +10,11 @@ from app.delivery.segments import analyze
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
-from app.inbox import bp, live, queries, services
+from app.inbox import bp, queries, services
 from app.inbox.forms import AssignForm, NoteForm, ReplyForm, StatusForm
-from app.inbox.views import (
+from app.inbox.panes import (
     find_pane,
+    inbox_version,
     list_context,
     pane_html,
     poll_context,
@@ -85,7 +86,7 @@ def conversation(conversation_id: int):
         row = queries.list_row(conv.church_id, conv.id) if fragment else None
     if fragment:
         return render("inbox/_thread_response.html", thread_pane=pane_html(pane, conv), row=row, flt=flt)
-    return render("inbox/page.html", **list_context(flt, pane.version), thread_pane=pane_html(pane, conv))
+    return render("inbox/page.html", **list_context(flt, pane.found), thread_pane=pane_html(pane, conv))
 
 
 @bp.get("/inbox/<int:conversation_id>/older")
@@ -224,7 +225,7 @@ def poll():
         version = int(request.args.get("v", ""))
     except ValueError:
         version = -1
-    current = live.current_version(current_user.church_id)
+    current = inbox_version(current_user.church_id)
     recheck = request.args.get("recheck") == "1"
     if current == version and not recheck:
         return Response(status=204)

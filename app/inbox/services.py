@@ -1,7 +1,8 @@
 """Inbox actions: replies, notes, assignment, status, read state.
 
 Services take plain values and the session, never `request`, so routes, jobs and tests call
-them alike. Every change notes the conversation for the live poll (published after commit).
+them alike. What a change moves in the cache (threads, lists, the live poll) follows from the rows
+written (app.cache.registry); nothing here has to say so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from app.billing import allowance
 from app.delivery.segments import analyze
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
-from app.inbox import live
+from app.jobs import enqueue_after_commit
 from app.models import (
     Church,
     Conversation,
@@ -83,8 +84,7 @@ def queue_outbound(
     conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LEN]
     if author_id is not None and conversation.first_response_at is None and conversation.last_inbound_at:
         conversation.first_response_at = now
-    live.enqueue_after_commit(SEND_QUEUE, "app.inbox.tasks.send_message", message.id, job_timeout=60)
-    live.note_change(conversation.church_id, conversation.id)
+    enqueue_after_commit(SEND_QUEUE, "app.inbox.tasks.send_message", message.id, job_timeout=60)
     return message
 
 
@@ -130,7 +130,6 @@ def add_note(conversation: Conversation, user: User, body: str) -> ConversationN
     )
     db.session.add(note)
     db.session.flush()
-    live.note_change(conversation.church_id, conversation.id)
     return note
 
 
@@ -139,7 +138,6 @@ def delete_note(note: ConversationNote, user: User) -> None:
     if note.author_id != user.id and not is_admin(user):
         raise PermissionDenied("Only the author or an admin can delete this note.")
     db.session.delete(note)
-    live.note_change(note.church_id, note.conversation_id)
 
 
 def assignable_users(church_id: int) -> list[User]:
@@ -158,7 +156,6 @@ def assign(conversation: Conversation, assignee_id: int | None) -> None:
         if user is None or user.church_id != conversation.church_id or not user.active:
             raise ValidationError("Choose someone from your church.")
     conversation.assignee_id = assignee_id
-    live.note_change(conversation.church_id, conversation.id)
 
 
 def set_status(conversation: Conversation, status: str) -> None:
@@ -166,7 +163,6 @@ def set_status(conversation: Conversation, status: str) -> None:
     if status not in STATUSES:
         raise ValidationError("Unknown status.")
     conversation.status = status
-    live.note_change(conversation.church_id, conversation.id)
 
 
 def mark_read(conversation: Conversation) -> bool:
@@ -174,14 +170,12 @@ def mark_read(conversation: Conversation) -> bool:
     if not conversation.unread_count:
         return False
     conversation.unread_count = 0
-    live.note_change(conversation.church_id, conversation.id)
     return True
 
 
 def mark_unread(conversation: Conversation) -> None:
     """Flag the conversation for attention again."""
     conversation.unread_count = max(conversation.unread_count or 0, 1)
-    live.note_change(conversation.church_id, conversation.id)
 
 
 def canned_replies(church_id: int) -> list[Template]:

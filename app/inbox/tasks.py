@@ -24,13 +24,12 @@ from functools import lru_cache
 from flask import current_app
 from sqlalchemy import select, text
 
-from app import stats
+from app import cache, stats
 from app.billing import allowance
 from app.delivery import OptedOut, Provider, ProviderError, TransientError, make_provider
 from app.delivery.engine import record_provider_opt_outs
 from app.delivery.retry import retry_delay, should_retry
 from app.extensions import db, rds
-from app.inbox import live
 from app.inbox.services import sending_number
 from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
 from app.security.masking import mask_phone
@@ -124,7 +123,6 @@ def send_message(message_id: int) -> str:
     day = stats.church_day(tz)
     stats.bump(church_id, day, sent=1, segments=result.parts)
     allowance.record_usage(church_id, result.parts)
-    live.note_change(church_id, message.conversation_id)
     db.session.commit()
     return message.status
 
@@ -168,7 +166,6 @@ def _finish(message: ConversationMessage, status: str, error_code: str | None) -
     message.error_code = error_code
     if status == "failed":
         stats.bump(message.church_id, stats.church_day(_timezone(message.church_id)), failed=1)
-    live.note_change(message.church_id, message.conversation_id)
     db.session.commit()
     return status
 
@@ -201,8 +198,7 @@ def sweep_replies() -> tuple[int, int]:
         ),
         {"lost": LOST_AFTER.total_seconds()},
     ).all()
-    for church_id, conversation_id in lost:
-        live.note_change(church_id, conversation_id)
+    cache.bump(*(("conversation", church_id, conversation_id) for church_id, conversation_id in lost))
     waiting = db.session.scalars(
         text(
             "SELECT id FROM conversation_messages WHERE status = 'sending' AND direction = 'out' "

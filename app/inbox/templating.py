@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import g
 from flask_login import current_user
 
 from app.inbox import bp
-from app.inbox.views import Clock
 from app.models import ConversationNote
 from app.people.phones import format_national
 
@@ -25,11 +25,38 @@ STATUS_LABELS = {
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic")
 
 
+class Clock:
+    """Formats times in the church's timezone; one per request, so a 50-row page does the set-up once."""
+
+    def __init__(self, tz: str, now: datetime | None = None) -> None:
+        self.tz = tz or "UTC"
+        self.zone = ZoneInfo(self.tz)
+        self.today = (now or datetime.now(UTC)).astimezone(self.zone).date()
+
+    def short(self, value: datetime | None) -> str:
+        """9:41 AM today, Mon this week, Nov 3 this year, Nov 3, 2025 before."""
+        if value is None:
+            return ""
+        local = value.astimezone(self.zone)
+        days = (self.today - local.date()).days
+        if days == 0:
+            return local.strftime("%-I:%M %p")
+        if 0 < days < 7:
+            return local.strftime("%a")
+        if local.year == self.today.year:
+            return local.strftime("%b %-d")
+        return local.strftime("%b %-d, %Y")
+
+    def stamp(self, value: datetime | None) -> str:
+        """Full local date and time, for title attributes."""
+        return value.astimezone(self.zone).strftime("%a %b %-d %Y, %-I:%M %p") if value else ""
+
+
 def clock() -> Clock:
-    """This request's Clock in the signed-in user's church timezone."""
+    """A Clock in the signed-in user's church timezone, kept on `g` while that zone stands."""
+    tz = (current_user.church.timezone if current_user.is_authenticated else None) or "UTC"
     found = g.get("inbox_clock")
-    if found is None:
-        tz = current_user.church.timezone if current_user.is_authenticated else "UTC"
+    if found is None or found.tz != tz:
         found = g.inbox_clock = Clock(tz)
     return found
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from app import cache
 from app.extensions import db, rds
 from app.models import DeadLetter
 
@@ -90,7 +91,12 @@ def replay_dead_letter(letter: DeadLetter) -> str:
             text("SELECT count(*) FROM broadcast_recipients WHERE broadcast_id = :b AND status = 'queued'"),
             {"b": broadcast_id},
         )
-        status = db.session.scalar(text("SELECT status FROM broadcasts WHERE id = :b"), {"b": broadcast_id})
+        found = db.session.execute(
+            text("SELECT status, church_id FROM broadcasts WHERE id = :b"), {"b": broadcast_id}
+        ).first()
+        status = found.status if found else None
+        if found and (requeued or reopened):
+            cache.bump(("broadcasts", found.church_id))
         letter.replayed_at = datetime.now(UTC)
         db.session.commit()
         if queued and status == "sending":

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from app import cache
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Group, GroupLeader, GroupMember, User
@@ -150,6 +151,7 @@ def assign_leader(actor: User, group: Group, user_id: int | None) -> User:
         raise ValidationError("Choose a user with the leader role.")
     stmt = pg_insert(GroupLeader).values(church_id=actor.church_id, group_id=group.id, user_id=user.id)
     db.session.execute(stmt.on_conflict_do_nothing())
+    cache.bump(("groups", actor.church_id))
     audit(actor, "group.assign_leader", group.id, user_id=user.id)
     return user
 
@@ -157,4 +159,5 @@ def assign_leader(actor: User, group: Group, user_id: int | None) -> User:
 def remove_leader(actor: User, group: Group, user: User) -> None:
     require_admin(actor)
     db.session.execute(delete(GroupLeader).where(GroupLeader.group_id == group.id, GroupLeader.user_id == user.id))
+    cache.bump(("groups", actor.church_id))
     audit(actor, "group.remove_leader", group.id, user_id=user.id)

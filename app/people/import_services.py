@@ -20,8 +20,9 @@ from itertools import islice
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, undefer
 
+from app import cache
+from app.cache import Dep
 from app.extensions import db, rds
-from app.inbox import live
 from app.models import Branch, Church, MemberImport
 from app.people import import_sql as sql
 from app.people.importer import FIELD_LABELS, PREVIEW_ROWS, normalise, records, sniff
@@ -164,8 +165,6 @@ def execute(session: Session, imp: MemberImport, report: Callable[[str, int, int
     imp.read_rows = parsed.read
     imp.imported = imported
     imp.updated = updated
-    if updated:
-        live.note_threads_changed(imp.church_id, session)  # threads show members' names and numbers
     imp.skipped = parsed.good - imported - updated
     imp.failed = len(parsed.failures)
     imp.failures = parsed.failures
@@ -210,6 +209,7 @@ def apply_rows(session: Session, imp: MemberImport, watch: Stopwatch | None = No
     watch.lap("groups")
     detail = f"import #{imp.id} {imp.filename}"
     session.execute(text(sql.CONSENT_ROWS), {**params, "detail": detail, "user_id": imp.user_id})
+    _bump_applied(session, imp.church_id, updated)
     session.execute(text("DROP TABLE IF EXISTS pg_temp.import_rows, pg_temp.import_applied"))
     watch.lap("consent")
     return imported, updated, max(groups_created, 0)
@@ -262,3 +262,17 @@ def sweep(stuck_before: datetime, drafts_before: datetime, files_before: datetim
         .values(content=b"")
     ).rowcount
     return {"stuck": stuck, "drafts": drafts, "files_freed": freed}
+
+
+def _bump_applied(session: Session, church_id: int, updated: int) -> None:
+    """Move what shows the imported members: figures, groups, and the threads of members it renamed."""
+    deps: list[Dep] = [("members", church_id), ("groups", church_id)]
+    if updated:
+        rows = session.execute(
+            text(
+                "SELECT c.church_id, c.id FROM conversations c JOIN import_applied a ON a.member_id = c.member_id "
+                "WHERE NOT a.inserted"
+            )
+        ).all()
+        deps.extend(("conversation", church_id, conversation_id) for church_id, conversation_id in rows)
+    cache.bump(*deps, session=session)

@@ -16,9 +16,10 @@ from sqlalchemy import ColumnElement, bindparam, delete, func, insert, literal, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from app import cache
+from app.cache.registry import members_changed
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
-from app.inbox import live
 from app.models import AuditLog, Branch, ConsentEvent, Group, GroupMember, Member, User
 from app.people.keyset import PAGE_SIZE, keyset_page
 from app.people.queries import (
@@ -179,6 +180,7 @@ def _set_groups(member: Member, group_ids: Iterable[int]) -> None:
     if wanted:
         rows = [{"church_id": member.church_id, "group_id": g, "member_id": member.id} for g in wanted]
         db.session.execute(pg_insert(GroupMember).values(rows).on_conflict_do_nothing())
+    cache.bump(("groups", member.church_id))
 
 
 def _flush_or_conflict(member: Member) -> None:
@@ -224,7 +226,6 @@ def update_member(actor: User, member: Member, data: MemberInput) -> Member:
     _flush_or_conflict(member)
     _set_groups(member, data.group_ids)
     audit(actor, "member.update", member.id)
-    live.note_members_changed(actor.church_id, [member.id])
     return member
 
 
@@ -232,7 +233,6 @@ def delete_member(actor: User, member: Member) -> None:
     """Delete a member; their sends stay in broadcast history without the link (ON DELETE SET NULL)."""
     require_admin(actor)
     audit(actor, "member.delete", member.id, name=member.full_name)
-    live.note_members_changed(actor.church_id, [member.id])
     db.session.delete(member)
     db.session.flush()
 
@@ -288,6 +288,7 @@ def bulk_add_to_group(actor: User, member_ids: Iterable[int], group_id: int | No
         .returning(GroupMember.member_id)
     )
     added = len(db.session.execute(stmt).all())
+    cache.bump(("groups", actor.church_id))
     audit(actor, "group.add_members", group.id, count=added)
     return group, added
 
@@ -300,6 +301,7 @@ def bulk_remove_from_group(actor: User, member_ids: Iterable[int], group_id: int
         GroupMember.church_id == actor.church_id, GroupMember.group_id == group.id, GroupMember.member_id.in_(ids)
     )
     removed = db.session.execute(stmt).rowcount or 0
+    cache.bump(("groups", actor.church_id))
     audit(actor, "group.remove_members", group.id, count=removed)
     return group, removed
 
@@ -314,7 +316,9 @@ def members_by_ids(actor: User, member_ids: Iterable[int]) -> list[Member]:
 def bulk_delete(actor: User, member_ids: Iterable[int]) -> int:
     """Delete the selected members in one statement; returns how many went."""
     ids = _bulk_ids(actor, member_ids)
-    live.note_members_changed(actor.church_id, ids)
+    # Their conversations and memberships go with them (ON DELETE CASCADE): name them first.
+    members_changed(actor.church_id, ids)
+    cache.bump(("groups", actor.church_id))
     stmt = delete(Member).where(Member.church_id == actor.church_id, Member.id.in_(ids))
     deleted = db.session.execute(stmt).rowcount or 0
     audit(actor, "member.bulk_delete", None, count=deleted)

@@ -1,19 +1,18 @@
-"""The per-process identity cache: a signed-in page loads its user once per TTL, and changes show at once."""
+"""The remembered identity: a signed-in page loads its user once, and a committed change shows at once."""
 
 import pytest
 from flask import g
 from sqlalchemy import event
 
-from app.auth import identity
+from app import cache
 
 
 @pytest.fixture
 def cached_identity(app):
-    app.config["IDENTITY_CACHE_SECONDS"] = 60
-    identity.forget_all()
+    """A process that has not remembered anyone yet."""
+    cache.forget_local()
     yield
-    app.config.pop("IDENTITY_CACHE_SECONDS")
-    identity.forget_all()
+    cache.forget_local()
 
 
 @pytest.fixture
@@ -42,8 +41,9 @@ def test_a_cached_user_is_not_loaded_again(client, login_as, cached_identity, us
     first = _fresh_request_user(client)
     assert first.status_code == 404
     assert b"Grace Community Church" in first.data
+    assert len(user_queries) == before + 1
+    _fresh_request_user(client)  # the church is known now: remembered from here on
     loads = len(user_queries)
-    assert loads == before + 1
     for _ in range(3):
         page = _fresh_request_user(client)
         assert b"Grace Community Church" in page.data
@@ -64,7 +64,7 @@ def test_a_role_change_in_this_process_applies_to_the_next_request(client, login
     user = login_as("owner")
     assert _fresh_request_user(client, "/billing").status_code == 200
     user.role = "leader"
-    db.session.flush()
+    db.session.commit()
     assert _fresh_request_user(client, "/billing").status_code == 403
 
 
@@ -72,31 +72,30 @@ def test_a_deactivated_user_is_signed_out_on_the_next_request(client, login_as, 
     user = login_as("owner")
     assert _fresh_request_user(client, "/").status_code == 200
     user.active = False
-    db.session.flush()
+    db.session.commit()
     assert _fresh_request_user(client, "/").status_code == 302
 
 
-def test_a_change_committed_elsewhere_is_seen_on_the_next_request(client, login_as, cached_identity, user_queries):
-    from app.extensions import rds
-
+def test_a_change_committed_elsewhere_is_seen_on_the_next_request(
+    client, church, login_as, cached_identity, user_queries
+):
     login_as("owner")
+    _fresh_request_user(client)
     _fresh_request_user(client)
     loads = len(user_queries)
     _fresh_request_user(client)
-    assert len(user_queries) == loads  # cached
-    rds.client.incr(identity.EPOCH_KEY)  # what another process's commit of a user or church does
+    assert len(user_queries) == loads  # remembered
+    cache.publish([("church", church.id)])  # what another process's commit of the church does
     _fresh_request_user(client)
     assert len(user_queries) == loads + 1
 
 
-def test_committing_a_church_change_moves_the_epoch(db, church, cached_identity):
-    from app.extensions import rds
-
-    before = int(rds.client.get(identity.EPOCH_KEY) or 0)
+def test_committing_a_church_change_moves_its_version(db, church, cached_identity):
+    before = cache.version(("church", church.id))
     church.help_text = "Text us any time."
     db.session.commit()
-    assert int(rds.client.get(identity.EPOCH_KEY) or 0) == before + 1
+    assert cache.version(("church", church.id)) == before + 1
     church.help_text = "Something else."
     db.session.flush()
     db.session.rollback()
-    assert int(rds.client.get(identity.EPOCH_KEY) or 0) == before + 1  # a rolled-back change publishes nothing
+    assert cache.version(("church", church.id)) == before + 1  # a rolled-back change publishes nothing

@@ -82,6 +82,6 @@ def test_past_due_banner_then_blocked_after_grace(db, client, login_as, church):
     assert reason and "paused" in reason and "/billing" in reason
     sub = db.session.query(Subscription).filter_by(church_id=church.id).one()
     sub.past_due_since = now - timedelta(days=8)
-    db.session.flush()
+    db.session.commit()  # what the Stripe webhook's transaction does: the cached banners move with it
     page = client.get("/").get_data(as_text=True)
     assert "new broadcasts are paused" in page and "banner-danger" in page

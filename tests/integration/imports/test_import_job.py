@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
 
-from app.inbox import live
+from app import cache
 from app.models import ConsentEvent, Group, GroupMember, Member, MemberImport
 from app.people import import_services, import_sql
 from app.people.tasks import run_import as run_import_task
-from tests.factories import BranchFactory, GroupFactory, MemberFactory
+from tests.factories import BranchFactory, ConversationFactory, GroupFactory, MemberFactory
 from tests.integration.imports.conftest import csv_bytes
 
 
@@ -47,19 +47,22 @@ def test_job_imports_rows_and_reports_true_counts(db, church, run_import):
 
 
 def test_existing_members_are_skipped_or_updated_as_chosen(db, church, run_import):
-    MemberFactory(
+    old = MemberFactory(
         church_id=church.id, first_name="Old", last_name="Name", phone_e164="+13125557101", email="keep@example.org"
     )
+    thread = ConversationFactory(church_id=church.id, member_id=old.id)
+    db.session.commit()
     row = "New,Name,3125557101,,,"
-    generation = live.threads_generation(church.id)
+    thread_dep = ("conversation", church.id, thread.id)
+    version = cache.version(thread_dep)
     skipped = run_import(csv_bytes(row, "Fresh,Person,3125557102,,,"))
     assert (skipped.imported, skipped.updated, skipped.skipped) == (1, 0, 1)
     assert member(db, church, "+13125557101").first_name == "Old"
-    assert live.threads_generation(church.id) == generation  # nobody's name changed: inbox threads stay
+    assert cache.version(thread_dep) == version  # nobody's name changed: their thread stays cached
 
     updated = run_import(csv_bytes(row), update=True, filename="again.csv")
     assert (updated.imported, updated.updated, updated.skipped) == (0, 1, 0)
-    assert live.threads_generation(church.id) == generation + 1  # cached threads show the new names
+    assert cache.version(thread_dep) > version  # the cached thread shows the new name
     existing = member(db, church, "+13125557101")
     assert existing.first_name == "New"
     assert existing.email == "keep@example.org"  # an empty cell does not erase

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.extensions import rds
+from app import cache
 from app.inbox.inbound import handle_received
-from app.inbox.live import version_key
 from app.models import (
     Broadcast,
     BroadcastRecipient,
@@ -99,22 +98,22 @@ def test_routes_to_the_church_owning_the_number(db, church, other_church):
 
 
 def test_inbound_bumps_stats_and_live_version_after_commit(db, church):
-    before = int(rds.client.get(version_key(church.id)) or 0)
+    before = cache.version(("conversation", church.id))
     handle_received(telnyx_payload("+17735550147"), None)
-    assert int(rds.client.get(version_key(church.id)) or 0) == before  # not before the commit
+    assert cache.version(("conversation", church.id)) == before  # not before the commit
     db.session.commit()
-    assert int(rds.client.get(version_key(church.id))) == before + 1
+    assert cache.version(("conversation", church.id)) == before + 1
     inbound = db.session.scalar(select(func.sum(DailyStat.inbound)).where(DailyStat.church_id == church.id))
     assert inbound >= 1
 
 
 def test_rolled_back_inbound_publishes_nothing(db, church):
-    before = int(rds.client.get(version_key(church.id)) or 0)
+    before = cache.version(("conversation", church.id))
     nested = db.session.begin_nested()
     handle_received(telnyx_payload("+17735550148"), None)
     nested.rollback()
     db.session.rollback()
-    assert int(rds.client.get(version_key(church.id)) or 0) == before
+    assert cache.version(("conversation", church.id)) == before
 
 
 def _broadcast_to(db, church, member, group, *, hours_ago: float, body: str = "Youth night Friday 7pm!"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app import cache
 from app.delivery import engine
 from app.extensions import rds
 from app.inbox.inbound import handle_received
-from app.inbox.live import version_key
 from app.models import ConversationNote, Member, Template, User
 from tests.integration.inbox.conftest import conversation_of, high_jobs, messages_of, run_high_queue, telnyx_payload
 
@@ -170,7 +170,7 @@ def test_segment_counter(client, db, login_as):
 
 def test_poll_answers_204_until_something_changes(client, db, church, login_as):
     login_as("owner")
-    version = int(rds.client.get(version_key(church.id)) or 0)
+    version = cache.version(("conversation", church.id))
     assert client.get(f"/inbox/poll?v={version}", headers=HX).status_code == 204
     conv = _inbound(db, church, text="New while watching")
     response = client.get(f"/inbox/poll?v={version}", headers=HX)
@@ -185,7 +185,7 @@ def test_poll_appends_new_messages_to_the_open_thread(client, db, church, login_
     login_as("owner")
     conv = _inbound(db, church, text="first")
     first = messages_of(db, conv)[-1]
-    version = int(rds.client.get(version_key(church.id)))
+    version = cache.version(("conversation", church.id))
     _inbound(db, church, text="second")
     html = client.get(
         f"/inbox/poll?v={version}&conversation_id={conv.id}&after={first.id}&note_after=0&blocked=0", headers=HX

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from app import cache
 from app.delivery import engine
-from app.inbox import live
 from app.inbox.inbound import handle_received
-from app.inbox.views import csrf_hole
+from app.inbox.panes import csrf_hole
 from app.models import Template, User
 from tests.integration.inbox.conftest import conversation_of, messages_of, run_high_queue, telnyx_payload
 
@@ -145,10 +145,10 @@ def test_new_canned_replies_and_staff_show_in_cached_threads(client, db, church,
 
 def test_signing_in_leaves_cached_threads_alone(client, db, church, login_as):
     owner = login_as("owner")
-    before = live.threads_generation(church.id)
+    before = cache.version(("staff", church.id))
     owner.last_login_at = datetime.now(UTC)
     db.session.commit()
-    assert live.threads_generation(church.id) == before
+    assert cache.version(("staff", church.id)) == before
     owner.name = "Grace Admin"
     db.session.commit()
-    assert live.threads_generation(church.id) == before + 1
+    assert cache.version(("staff", church.id)) == before + 1
