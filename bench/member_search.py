@@ -210,8 +210,9 @@ def explain(title: str, stmt, params: dict | None = None) -> None:
 def run(runs: int, world: dict, show_plans: bool) -> bool:
     from app.extensions import db
     from app.models import User
+    from app.people.counts import SEARCH_COUNT_CAP, capped_count
     from app.people.page_shapes import member_page
-    from app.people.queries import SEARCH_COUNT_CAP, MemberFilters, capped_count
+    from app.people.queries import MemberFilters
     from app.people.services import list_members
 
     owner = db.session.get(User, world["users"]["owner"])

@@ -1,8 +1,9 @@
-"""The member list as SQL: search, filters, the leader scope, keyset pages and counts.
+"""The member list as SQL: search, filters and the leader scope, as conditions on members.
 
 Every list of members (the /members page, a group's page, the group "add members" search, the CSV
-export and the search bench) is built here, so they share one query shape and one set of indexes
-(migration 0002): trigram GIN for search, a (church_id, sort key…, id) B-tree per sort for keyset.
+export, the counts and the search bench) is narrowed here, so they share one query shape and one
+set of indexes (migration 0002): trigram GIN for search, a (church_id, sort key…, id) B-tree per
+sort for keyset pages (keyset.py, page_shapes.py). Counts are in counts.py.
 """
 
 from __future__ import annotations
@@ -17,26 +18,16 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    column,
-    distinct,
     exists,
-    func,
     literal_column,
     or_,
     select,
-    table,
 )
 
-from app.extensions import db
 from app.models import GroupLeader, GroupMember, Member, User
 from app.people.phones import digits, try_normalize
 from app.tenancy import scoped
 
-# Kept by triggers (migrations/versions/0007_billing.py), read as a plain table.
-MEMBER_COUNTS = table("member_counts", column("church_id"), column("opted_in"), column("opted_out"))
-# Counting matches stops here: past it the list says "10,000+" instead of reading every match.
-COUNT_CAP = 10_000
-SEARCH_COUNT_CAP = 1_000
 STATUSES = ("subscribed", "opted_out")
 SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "newest": "Newest first", "oldest": "Oldest first"}
 
@@ -266,53 +257,3 @@ def member_select(actor: User, filters: MemberFilters, *, not_in_group_id: int |
     """SELECT members of the actor's church, visible to the actor, matching `filters` (no order, no limit)."""
     conditions = member_conditions(actor, filters, not_in_group_id=not_in_group_id)
     return scoped(Member, actor.church_id).where(*conditions)
-
-
-@dataclass(frozen=True)
-class MemberCount:
-    """How many members a list holds; `capped` means "at least value" (the count stopped there)."""
-
-    value: int
-    capped: bool = False
-
-
-def count_members(actor: User, filters: MemberFilters) -> MemberCount:
-    """The list's total, as cheaply as it can be known exactly enough.
-
-    Everyone (or everyone opted in, or out): the per-church figures kept by triggers. A leader's
-    everyone, or one group: index-only scans of group_members' primary key. Anything narrower stops counting at a cap
-    (1,000 for a search, 10,000 for filters) and the page says "1,000+": nobody needs the exact
-    size of a broad search, and the count must not cost more than the page it describes.
-    """
-    only_group = filters.group_id and not (filters.q or filters.branch_id or filters.status)
-    if actor.role != "leader" and not (filters.q or filters.group_id or filters.branch_id):
-        # Everyone, or everyone opted in / out: the two figures triggers keep exact (migration 0007).
-        counts = db.session.execute(
-            select(MEMBER_COUNTS.c.opted_in, MEMBER_COUNTS.c.opted_out).where(
-                MEMBER_COUNTS.c.church_id == actor.church_id
-            )
-        ).first()
-        opted_in, opted_out = counts or (0, 0)
-        return MemberCount({"subscribed": opted_in, "opted_out": opted_out}.get(filters.status, opted_in + opted_out))
-    if actor.role == "leader" and not filters.active:
-        # A leader's everyone: the distinct members of the groups they lead (group_members' keys).
-        stmt = (
-            select(func.count(distinct(GroupMember.member_id)))
-            .join(GroupLeader, GroupLeader.group_id == GroupMember.group_id)
-            .where(GroupLeader.user_id == actor.id, GroupMember.church_id == actor.church_id)
-        )
-        return MemberCount(db.session.scalar(stmt) or 0)
-    if actor.role != "leader" and only_group:
-        stmt = select(func.count()).where(
-            GroupMember.church_id == actor.church_id, GroupMember.group_id == filters.group_id
-        )
-        return MemberCount(db.session.scalar(stmt) or 0)
-    cap = SEARCH_COUNT_CAP if filters.q else COUNT_CAP
-    value = db.session.scalar(capped_count(actor, filters, cap)) or 0
-    return MemberCount(min(value, cap), value > cap)
-
-
-def capped_count(actor: User, filters: MemberFilters, cap: int) -> Select:
-    """SELECT how many members match, counting no further than cap + 1."""
-    matches = member_select(actor, filters).with_only_columns(literal_column("1")).limit(cap + 1).subquery()
-    return select(func.count()).select_from(matches)

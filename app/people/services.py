@@ -19,9 +19,10 @@ from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.inbox import live
 from app.models import AuditLog, Branch, ConsentEvent, Group, GroupMember, Member, User
+from app.people.counts import MemberCount, count_members
 from app.people.keyset import PAGE_SIZE
 from app.people.page_shapes import member_page
-from app.people.queries import MemberCount, MemberFilters, count_members, leader_scope
+from app.people.queries import MemberFilters, leader_scope
 from app.tenancy import scoped
 
 ADMIN_ROLES = ("owner", "admin")

@@ -90,7 +90,7 @@ def test_window_and_plain_list_read_the_sort_index(db, modest, login_as):
 
 
 def test_list_totals_come_from_the_trigger_kept_counts(db, modest, login_as):
-    from app.people.queries import count_members
+    from app.people.counts import count_members
 
     owner = login_as("owner")
     db.session.execute(
