@@ -193,14 +193,14 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[k]
 
 
-def explain(title: str, stmt) -> None:
+def explain(title: str, stmt, params: dict | None = None) -> None:
     """EXPLAIN ANALYZE the statement exactly as the app sends it (bound parameters and all)."""
     from app.extensions import db
 
     compiled = stmt.compile(dialect=db.engine.dialect)
     conn = db.session.connection()
     rows = conn.exec_driver_sql(
-        f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) {compiled.string}", compiled.params
+        f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) {compiled.string}", compiled.construct_params(params)
     )
     print(f"\n-- {title}")
     for (line,) in rows:
@@ -210,16 +210,10 @@ def explain(title: str, stmt) -> None:
 def run(runs: int, world: dict, show_plans: bool) -> bool:
     from app.extensions import db
     from app.models import User
-    from app.people.keyset import Walk, page_query
-    from app.people.queries import (
-        SEARCH_COUNT_CAP,
-        MemberFilters,
-        capped_count,
-        is_narrow_search,
-        member_conditions,
-        member_drivers,
-    )
-    from app.people.services import list_members, row_names
+    from app.people.counts import SEARCH_COUNT_CAP, capped_count
+    from app.people.page_shapes import member_page
+    from app.people.queries import MemberFilters
+    from app.people.services import list_members
 
     owner = db.session.get(User, world["users"]["owner"])
     leader = db.session.get(User, world["users"]["leader"])
@@ -262,21 +256,11 @@ def run(runs: int, world: dict, show_plans: bool) -> bool:
             f"{kind:34} {percentile(page_ms, 50):7.2f} {p95:7.2f} {percentile(page_ms, 99):7.2f} "
             f"{percentile(total_ms, 95):10.2f} {statistics.mean(rows):6.0f}"
         )
-        walk = Walk.plan(filters.sort, None, None)
-        page = page_query(
-            walk,
-            member_conditions(actor, filters),
-            actor.church_id,
-            51,
-            sparse=is_narrow_search(filters.q),
-            drivers=member_drivers(actor, filters),
-            columns=row_names(actor.church_id),
-        )
-        plans.append((kind, page))
+        plans.append((kind, member_page(actor, filters)))
     if show_plans:
         print("\nPlans (EXPLAIN ANALYZE of the first-page query of one example of each kind):")
         for kind, page in plans:
-            explain(kind, page)
+            explain(kind, page.statement, page.params)
         sample_q = "tur"  # the Turners: about 1,650 matches, more than the cap
         # The list's total for a search, which the page asks for separately (/members/count).
         explain(

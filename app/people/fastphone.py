@@ -5,27 +5,26 @@ number against every region's patterns; at 100,000 rows that is seconds. For num
 as NPA-NXX-XXXX (with the usual separators and an optional +1), this module gives the same
 answer faster:
 
-- the text is not parsed by phonenumbers (a regex takes the ten digits);
+- the text is not parsed by phonenumbers (nanp_digits reads the ten digits in one pass);
 - the US and Canadian patterns are matched once, not twice (is_valid_number finds the region
   by a full match, then matches again);
 - for numbers whose region is the US or Canada, validity depends only on the first six digits
   (NPA-NXX): every US/CA pattern ends in at least four free digits. That is checked on the
-  installed metadata at first use, and the per-prefix cache stays off if it ever stops holding.
+  installed metadata at first use (free_tail reads the patterns' text), and the per-prefix cache
+  stays off if it ever stops holding.
 Anything else falls back to phones.normalize_phone. tests/unit/imports checks both agree.
 """
 
 from __future__ import annotations
 
-import re
-import re._constants as sre  # the stdlib regex parser, to read phonenumbers' patterns
-import re._parser as sre_parse
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 
 from app.people.phones import PhoneError, normalize_phone
 
-NANP = re.compile(r"^\s*(?:\+?1[\s.\-]?)?\(?([2-9]\d\d)\)?[\s.\-]?([2-9]\d\d)[\s.\-]?(\d{4})\s*$")
+ASCII_DIGITS = frozenset("0123456789")
 NUMBER_TYPES = (
     "general_desc",
     "fixed_line",
@@ -46,14 +45,47 @@ _prefix_valid: dict[str, bool] = {}
 def phone_e164(raw: str, country: str = "US") -> str | None:
     """E.164 for `raw` in `country`, or None when it is not a valid number (as phones.try_normalize)."""
     if _nanp_country(country):
-        match = NANP.match(raw)
-        if match:
-            national = "".join(match.groups())
+        national = nanp_digits(raw)
+        if national:
             return "+1" + national if _valid_nanp(national) else None
     try:
         return normalize_phone(raw, country)
     except PhoneError:
         return None
+
+
+def nanp_digits(raw: str) -> str | None:
+    """The ten digits of `raw` written as NPA-NXX-XXXX, or None for anything else.
+
+    Accepts an optional +1 or 1 and one separator after it, parentheses around the area code, one
+    separator (a space, "." or "-") between the parts and spaces around the whole, as in
+    "+1 (312) 555-0142" or "312.555.0142". Read in one pass; digits are ASCII only, so other
+    scripts' digits go the slow way, which writes them as ASCII.
+    """
+    text = raw.strip()
+    i = 2 if text.startswith("+1") else 1 if text.startswith("1") else 0
+    if i:
+        i = _after_separator(text, i)
+    if text.startswith("(", i):
+        i += 1
+    npa = text[i : i + 3]
+    i += 3
+    if text.startswith(")", i):
+        i += 1
+    i = _after_separator(text, i)
+    nxx = text[i : i + 3]
+    i = _after_separator(text, i + 3)
+    line = text[i : i + 4]
+    if i + 4 != len(text) or len(line) != 4 or not ASCII_DIGITS.issuperset(npa + nxx + line):
+        return None
+    if len(npa) != 3 or len(nxx) != 3 or npa[0] in "01" or nxx[0] in "01":
+        return None
+    return npa + nxx + line
+
+
+def _after_separator(text: str, i: int) -> int:
+    """Past one separator at `i` (whitespace, "." or "-"), if there is one."""
+    return i + 1 if i < len(text) and (text[i] in ".-" or text[i].isspace()) else i
 
 
 @lru_cache(maxsize=8)
@@ -97,33 +129,89 @@ def _prefix_decides_validity() -> bool:
                 continue
             if desc.possible_length and 10 not in desc.possible_length:
                 continue
-            if _free_tail(sre_parse.parse(desc.national_number_pattern)) < 4:
+            if free_tail(desc.national_number_pattern) < 4:
                 return False
     return True
 
 
-def _is_any_digit(item: tuple) -> bool:
-    op, arg = item
-    return op is sre.IN and arg in ([(sre.CATEGORY, sre.CATEGORY_DIGIT)], [(sre.RANGE, (48, 57))])
+def free_tail(pattern: str) -> int:
+    """How many trailing digits `pattern` leaves free, whichever of its alternatives matches (a lower bound).
+
+    Read from the pattern's text, for what phonenumbers' patterns are made of: alternatives,
+    groups, classes, \\d and counted repeats. Anything else ends the count, which errs towards
+    "not free" and so towards keeping the per-prefix cache off. One pass over the text.
+    """
+    try:
+        alternatives, end = _alternatives(pattern, 0)
+    except (IndexError, ValueError):
+        return 0
+    return _tail_of(alternatives) if end == len(pattern) else 0
 
 
-def _free_tail(sequence) -> int:
-    """How many trailing digits the pattern leaves unconstrained, whichever alternative matches (a lower bound)."""
-    free = 0
-    for item in reversed(list(sequence)):
-        op, arg = item
-        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
-            low, high, sub = arg
-            if low == high and len(sub) == 1 and _is_any_digit(sub[0]):
-                free += low
-                continue
-            return free
-        if _is_any_digit(item):
-            free += 1
+DIGIT, OTHER = "digit", "other"  # pattern atoms: any one digit, or anything else (a group is a list)
+
+
+def _alternatives(pattern: str, i: int) -> tuple[list[list[tuple]], int]:
+    """The alternatives of the (sub)pattern at `i`, each a list of (atom, low, high), and where it ends."""
+    alternatives: list[list[tuple]] = [[]]
+    while i < len(pattern) and pattern[i] != ")":
+        if pattern[i] == "|":
+            alternatives.append([])
+            i += 1
             continue
-        if op is sre.SUBPATTERN:
-            return free + _free_tail(arg[-1])
-        if op is sre.BRANCH:
-            return free + min(_free_tail(branch) for branch in arg[1])
+        atom, i = _atom(pattern, i)
+        low, high, i = _repeat(pattern, i)
+        alternatives[-1].append((atom, low, high))
+    return alternatives, i
+
+
+def _atom(pattern: str, i: int) -> tuple[Any, int]:
+    char = pattern[i]
+    if char == "(":
+        if pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+            raise ValueError("a group that is not a plain one")  # lookarounds, names, flags
+        alternatives, end = _alternatives(pattern, i + 3 if pattern.startswith("(?:", i) else i + 1)
+        if pattern[end] != ")":
+            raise ValueError("an unclosed group")
+        return alternatives, end + 1
+    if char == "[":
+        end = i + 1
+        while pattern[end] != "]" or end == i + 1:
+            end += 2 if pattern[end] == "\\" else 1
+        return (DIGIT if pattern[i + 1 : end] in ("0-9", "\\d") else OTHER), end + 1
+    if char == "\\":
+        return (DIGIT if pattern[i + 1] == "d" else OTHER), i + 2
+    return OTHER, i + 1
+
+
+def _repeat(pattern: str, i: int) -> tuple[int, int | None, int]:
+    """The repeat after an atom (low, high or None for unbounded) and where it ends."""
+    char = pattern[i : i + 1]
+    if char in ("?", "*", "+"):
+        low, high = {"?": (0, 1), "*": (0, None), "+": (1, None)}[char]
+        i += 1
+    elif char == "{":
+        end = pattern.index("}", i)
+        first, comma, last = pattern[i + 1 : end].partition(",")
+        low = int(first)
+        high = (int(last) if last else None) if comma else low
+        i = end + 1
+    else:
+        return 1, 1, i
+    return low, high, i + pattern.startswith("?", i)  # a lazy repeat matches the same digits
+
+
+def _tail_of(alternatives: list[list[tuple]]) -> int:
+    return min(_tail(items) for items in alternatives)
+
+
+def _tail(items: list[tuple]) -> int:
+    free = 0
+    for atom, low, high in reversed(items):
+        if atom == DIGIT and low == high:
+            free += low
+            continue
+        if isinstance(atom, list) and low == high == 1:
+            return free + _tail_of(atom)
         return free
     return free

@@ -55,7 +55,9 @@ HEADER_NAMES = {
 }
 HEADER_WORDS = {"phone": ("phone", "mobile", "cell"), "email": ("email", "e mail"), "groups": ("group",)}
 # Group cells list several names: "Youth; Choir", "Youth, Choir" or "Youth | Choir".
-GROUP_SPLIT = re.compile(r"\s*[;,|]\s*")
+# Just the separators (split_groups trims each name): with \s* on either side, a long run of spaces
+# was rescanned from each of its positions, quadratic in the cell's length.
+GROUP_SPLIT = re.compile(r"[;,|]")
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 WESTERN_ENCODINGS = ["cp1252", "latin_1", "iso8859_15"]
 

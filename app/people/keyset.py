@@ -16,19 +16,19 @@ two bounded steps:
    and costs what the matches cost. Only sparse searches get here, and they have few matches.
 
 Both steps, and the names a list row shows, are one statement (page_query): a round trip costs more
-than either step on a busy machine. The statement is built once per shape of page and reused with
-each request's values (cached_page_query): building it cost more than running it.
+than either step on a busy machine. Everything that varies between requests (the church, the cursor,
+the conditions' values) is a parameter the caller names and passes in, so a caller can build the
+statement once per shape of page and run it with each request's values (people/page_shapes.py).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -36,7 +36,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Subquery,
-    bindparam,
     func,
     literal,
     select,
@@ -100,36 +99,34 @@ def decode_cursor(token: str | None, sort: str) -> tuple[Any, ...] | None:
 
 @dataclass(frozen=True)
 class Walk:
-    """Which way one page request reads the sort: from which key, and in which direction."""
+    """Which way a page reads its sort: the sort, and whether backwards (a "previous page" request)."""
 
     sort: str
-    keys: list[ColumnElement]
-    start: tuple[Any, ...] | None
-    descending: bool  # the direction rows are read in (the display order is restored afterwards)
-    backwards: bool  # a "previous page" request
+    backwards: bool = False
 
     @classmethod
-    def plan(cls, sort: str, after: str | None, before: str | None) -> Walk:
-        keys, descending = sort_keys(sort)
+    def plan(cls, sort: str, after: str | None, before: str | None) -> tuple[Walk, tuple[Any, ...] | None]:
+        """The walk a page request makes, and the sort key it starts after (None: from the first row)."""
         after_key, before_key = decode_cursor(after, sort), decode_cursor(before, sort)
         backwards = before_key is not None and after_key is None
-        return cls(sort, keys, before_key if backwards else after_key, descending != backwards, backwards)
+        return cls(sort, backwards), before_key if backwards else after_key
 
-    def beyond_start(self) -> ColumnElement[bool]:
-        """Rows strictly after the start key in reading order (its values are parameters cursor_0…)."""
-        assert self.start is not None
+    @cached_property
+    def keys(self) -> list[ColumnElement]:
+        """The columns the sort orders by (sort_keys)."""
+        return sort_keys(self.sort)[0]
+
+    @property
+    def descending(self) -> bool:
+        """The direction rows are read in (the display order is restored afterwards)."""
+        return sort_keys(self.sort)[1] != self.backwards
+
+    def beyond(self, start: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows strictly after the sort key `start` (values or parameters, one per key) in reading order."""
         row = tuple_(*self.keys)
-        start = tuple_(
-            *(
-                bindparam(f"cursor_{i}", v, type_=k.type)
-                for i, (k, v) in enumerate(zip(self.keys, self.start, strict=True))
-            )
-        )
-        return row < start if self.descending else row > start
-
-    def values(self) -> dict[str, Any]:
-        """The start key as the parameters beyond_start names."""
-        return {f"cursor_{i}": v for i, v in enumerate(self.start or ())}
+        if len(start) != len(self.keys):
+            raise ValueError(f"a {self.sort!r} key has {len(self.keys)} values, not {len(start)}")
+        return row < tuple_(*start) if self.descending else row > tuple_(*start)
 
     def ordered(self, stmt: Select, *, opaque: bool = False, keys: Sequence[ColumnElement] | None = None) -> Select:
         """`stmt` in reading order: by the sort keys, or by `keys` standing for them (a subquery's)."""
@@ -146,7 +143,9 @@ class KeysetPage:
     prev_cursor: str | None
 
 
-def window_matches(walk: Walk, conditions: list[ColumnElement[bool]], church_id: int, want: int) -> Select:
+def window_matches(
+    walk: Walk, conditions: list[ColumnElement[bool]], church: Any, want: int, start: Sequence[Any] | None = None
+) -> Select:
     """Step 1: the ids and sort keys of the matches among the next WINDOW rows of the church.
 
     The window is a LIMIT subquery, so PostgreSQL has to read it off the sort index and filter
@@ -160,17 +159,13 @@ def window_matches(walk: Walk, conditions: list[ColumnElement[bool]], church_id:
     columns = [table.c[name] for name in WINDOW_COLUMNS]
     if not _columns_in(conditions) <= set(columns):
         columns = list(table.c)  # a condition on another column: the window reads the rows
-    window = select(*columns, *_labelled(walk.keys)).where(Member.church_id == _church(church_id))
-    if walk.start is not None:
-        window = window.where(walk.beyond_start())
+    window = select(*columns, *_labelled(walk.keys)).where(Member.church_id == church)
+    if start is not None:
+        window = window.where(walk.beyond(start))
     inner = walk.ordered(window).limit(WINDOW).subquery("members_window")
     adapt = ClauseAdapter(inner).traverse
     keys = [inner.c[f"sort_{i}"] for i in range(len(walk.keys))]
     return walk.ordered(select(inner.c.id, *keys).where(*(adapt(c) for c in conditions)), keys=keys).limit(want)
-
-
-def _church(church_id: int) -> ColumnElement[int]:
-    return bindparam("church_id", church_id)
 
 
 def _labelled(keys: list[ColumnElement]) -> list[ColumnElement]:
@@ -188,25 +183,33 @@ def _columns_in(conditions: list[ColumnElement[bool]]) -> set[Any]:
     }
 
 
-def _page_ids(walk: Walk, conditions: list, church_id: int, want: int, sparse: bool, drivers: Sequence) -> Subquery:
+def _page_ids(
+    walk: Walk,
+    conditions: list[ColumnElement[bool]],
+    church: Any,
+    want: int,
+    start: Sequence[Any] | None,
+    sparse: bool,
+    drivers: Sequence[ColumnElement[bool]],
+) -> Subquery:
     """The ids and sort keys (id, sort_0, sort_1…) of up to `want` matching rows, as one subquery.
 
     Without conditions, the next rows off the sort index. With them, the window (step 1) and, only
     if it holds fewer than `want` matches, the page read from the matches (step 2), in a single
     statement: step 2 sits behind a one-time filter on the window's count, so PostgreSQL never
     starts it when the window was enough. One round trip instead of two, which on a busy machine
-    costs more than either query's own work. `sparse` and `drivers` as for page_query.
+    costs more than either query's own work. The arguments are page_query's.
     """
-    found = select(Member.id, *_labelled(walk.keys)).where(Member.church_id == _church(church_id), *conditions)
-    if walk.start is not None:
-        found = found.where(walk.beyond_start())
+    found = select(Member.id, *_labelled(walk.keys)).where(Member.church_id == church, *conditions)
+    if start is not None:
+        found = found.where(walk.beyond(start))
     if not conditions:
         return walk.ordered(found).limit(want).subquery("page")
     # Step 2 orders by keys no index matches, so the plan starts from the search's own index.
     matches = walk.ordered(found.where(*drivers), opaque=True).limit(want)
     if sparse:
         return matches.subquery("page")
-    window = window_matches(walk, conditions, church_id, want).cte("window_matches")
+    window = window_matches(walk, conditions, church, want, start).cte("window_matches")
     enough = select(func.count()).select_from(window).scalar_subquery() >= want
     from_window = select(window).where(enough)
     from_matches = select(matches.subquery("matches")).where(~enough)
@@ -216,97 +219,38 @@ def _page_ids(walk: Walk, conditions: list, church_id: int, want: int, sparse: b
 def page_query(
     walk: Walk,
     conditions: list[ColumnElement[bool]],
-    church_id: int,
+    church: Any,
     want: int,
     *,
+    start: Sequence[Any] | None = None,
     sparse: bool = False,
     drivers: Sequence[ColumnElement[bool]] = (),
     columns: Sequence[ColumnElement[Any]] = (),
 ) -> Select:
     """The page's rows in reading order: (Member, *columns, *sort keys), in one statement.
 
+    `church` and `start` (the sort key to read after, None from the first row) are values or bound
+    parameters; the caller that builds a statement once per shape passes parameters and names them.
     `sparse` says the caller knows the matches are few and unrelated to the sort (a phone number),
     so the window would only be read in vain. `drivers` are redundant conditions added to step 2
-    only, to start it from a small set of ids (see queries.member_drivers). `columns` are more
+    only, to start it from a small set of ids (see queries.group_driver). `columns` are more
     values per row, correlated to Member (a list's group and branch names), so a page with
     everything it shows is one query.
     """
-    page = _page_ids(walk, conditions, church_id, want, sparse, drivers)
+    page = _page_ids(walk, conditions, church, want, start, sparse, drivers)
     keys = [page.c[f"sort_{i}"] for i in range(len(walk.keys))]
     stmt = select(Member, *columns, *keys).join(page, page.c.id == Member.id)
-    stmt = stmt.where(Member.church_id == _church(church_id))
+    stmt = stmt.where(Member.church_id == church)
     return walk.ordered(stmt, keys=keys)
 
 
-# Page statements by shape (cached_page_query). Shapes are few (the sorts and directions, with or
-# without a cursor, times the kinds of filter); the bound keeps odd ones from piling up.
-_SHAPES: OrderedDict[tuple, Select] = OrderedDict()
-_SHAPES_MAX = 256
-_SHAPES_LOCK = threading.Lock()
+def read_page(statement: Select, params: dict[str, Any], walk: Walk, limit: int, *, started: bool) -> KeysetPage:
+    """Run a page statement that asks for `limit` + 1 rows, and give them in display order with tokens.
 
-
-def cached_page_query(
-    walk: Walk, conditions: list[ColumnElement[bool]], church_id: int, want: int, **options: Any
-) -> tuple[Select, dict[str, Any]]:
-    """page_query (same arguments) and the values to run it with, built once per shape of page.
-
-    Building the statement is most of a search's own Python time: about 2.5 ms of SQLAlchemy calls
-    for the window, the matches and the row names, and half a millisecond more for its cache key.
-    Between requests only values change ("tur" or "wri", this cursor or that), and every value in a
-    page statement is a named parameter: the church, the cursor, and those the conditions name
-    (word_0, group_id…). So the statement is kept by its structure (the sort and direction, whether
-    there is a cursor, and the conditions' cache keys, which leave values out) and run with this
-    request's values. A condition with an unnamed parameter cannot be told apart from one with
-    another value, so such a page is built afresh every time.
+    `started` says the page was read after a cursor (so there is a page before it). Its rows are
+    the statement's columns without the sort keys: (Member, *columns).
     """
-    values: dict[str, Any] = {"church_id": church_id, **walk.values()}
-    parts: list[tuple] = []
-    for elements in (conditions, options.get("drivers", ()), options.get("columns", ())):
-        keys = []
-        for element in elements:
-            # SQLAlchemy's own statement-cache key: the structure, and the parameters apart. Both it
-            # and _key_is_anon are internals (SQLAlchemy is pinned; test_page_shapes checks reuse).
-            key = element._generate_cache_key()
-            if key is None or any(bind._key_is_anon for bind in key.bindparams):
-                return page_query(walk, conditions, church_id, want, **options), {}
-            keys.append(key.key)
-            values.update((bind.key, bind.effective_value) for bind in key.bindparams)
-        parts.append(tuple(keys))
-    shape = (walk.sort, walk.backwards, walk.start is not None, want, options.get("sparse", False), *parts)
-    with _SHAPES_LOCK:
-        stmt = _SHAPES.get(shape)
-        if stmt is not None:
-            _SHAPES.move_to_end(shape)
-    if stmt is None:
-        stmt = page_query(walk, conditions, church_id, want, **options)
-        with _SHAPES_LOCK:
-            _SHAPES[shape] = stmt
-            if len(_SHAPES) > _SHAPES_MAX:
-                _SHAPES.popitem(last=False)
-    return stmt, values
-
-
-def keyset_page(
-    conditions: list[ColumnElement[bool]],
-    sort: str,
-    church_id: int,
-    *,
-    after: str | None = None,
-    before: str | None = None,
-    limit: int = PAGE_SIZE,
-    sparse: bool = False,
-    drivers: Sequence[ColumnElement[bool]] = (),
-    columns: Sequence[ColumnElement[Any]] = (),
-) -> KeysetPage:
-    """One page of the church's members matching `conditions`, after `after` or before `before`.
-
-    Its rows are (Member, *columns) in display order.
-    """
-    walk = Walk.plan(sort, after, before)
-    query, values = cached_page_query(
-        walk, conditions, church_id, limit + 1, sparse=sparse, drivers=drivers, columns=columns
-    )
-    fetched = list(db.session.execute(query, values).all())
+    fetched = list(db.session.execute(statement, params).all())
     more = len(fetched) > limit
     fetched = fetched[:limit]
     if not fetched:
@@ -316,6 +260,6 @@ def keyset_page(
     width = len(walk.keys)
     first, last = encode_cursor(tuple(fetched[0][-width:])), encode_cursor(tuple(fetched[-1][-width:]))
     has_next = True if walk.backwards else more
-    has_prev = more if walk.backwards else walk.start is not None
+    has_prev = more if walk.backwards else started
     rows = [tuple(row[:-width]) for row in fetched]
     return KeysetPage(rows, last if has_next else None, first if has_prev else None)

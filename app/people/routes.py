@@ -14,12 +14,13 @@ from app.extensions import db
 from app.htmx import is_fragment_request, render
 from app.models import Branch, Group, Member
 from app.people import bp, services, templating  # noqa: F401  (templating registers filters)
+from app.people.counts import count_members
 from app.people.details import member_details
 from app.people.export import export_response
 from app.people.forms import LANGUAGES, MemberForm, NoteForm
 from app.people.groups import visible_groups
 from app.people.phones import format_national
-from app.people.queries import SORTS, MemberFilters, count_members
+from app.people.queries import SORTS, MemberFilters
 from app.tenancy import get_member_or_404, scoped
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -21,16 +20,10 @@ from app.cache.registry import members_changed
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import AuditLog, Branch, ConsentEvent, Group, GroupMember, Member, User
-from app.people.keyset import PAGE_SIZE, keyset_page
-from app.people.queries import (
-    MemberCount,
-    MemberFilters,
-    count_members,
-    is_narrow_search,
-    leader_scope,
-    member_conditions,
-    member_drivers,
-)
+from app.people.counts import MemberCount, count_members
+from app.people.keyset import PAGE_SIZE
+from app.people.page_shapes import member_page
+from app.people.queries import MemberFilters, leader_scope
 from app.tenancy import scoped
 
 ADMIN_ROLES = ("owner", "admin")
@@ -95,37 +88,10 @@ def list_members(
     limit: int = PAGE_SIZE,
 ) -> MemberList:
     """One keyset page of the members `actor` may see that match `filters` (the count only when asked)."""
-    conditions = member_conditions(actor, filters, not_in_group_id=not_in_group_id)
-    page = keyset_page(
-        conditions,
-        filters.sort,
-        actor.church_id,
-        after=after,
-        before=before,
-        limit=limit,
-        sparse=is_narrow_search(filters.q),
-        drivers=member_drivers(actor, filters),
-        columns=row_names(actor.church_id),
-    )
+    page = member_page(actor, filters, after=after, before=before, not_in_group_id=not_in_group_id, limit=limit).read()
     total = count_members(actor, filters) if with_total and not not_in_group_id else None
     rows = [MemberRow(member, groups or [], branch) for member, groups, branch in page.rows]
     return MemberList(filters, rows, page.next_cursor, page.prev_cursor, total)
-
-
-def row_names(church_id: int) -> list[ColumnElement[Any]]:
-    """A list row's group names (sorted) and branch name, as columns correlated to Member.
-
-    They ride along in the page's own query, so a page is one statement, not one per row.
-    """
-    group_names = (
-        select(Group.name)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.church_id == bindparam("church_id", church_id), GroupMember.member_id == Member.id)
-        .order_by(Group.name)
-        .scalar_subquery()
-    )
-    branch_name = select(Branch.name).where(Branch.id == Member.branch_id).scalar_subquery()
-    return [func.array(group_names), branch_name]
 
 
 # --- one member ---------------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.models import Branch, Group, GroupMember, Member
-from app.people import keyset
-from app.people.queries import MemberFilters
+from app.people.keyset import Walk, page_query
+from app.people.page_shapes import PageStatement, page_statement
+from app.people.queries import ListValues, MemberFilters
 from app.people.services import list_members
 
 
@@ -61,13 +62,13 @@ def test_same_shape_other_values(login_as, people, first, second, expect_first, 
         ids = {k: str(people[v].id) if k in ("group", "branch") else v for k, v in args.items()}
         return MemberFilters.from_args(ids)
 
-    keyset._SHAPES.clear()
+    page_statement.cache_clear()
     assert _names(list_members(owner, filters(first), with_total=False)) == expect_first
     # Built once: every value in the statement is a named parameter, so the shape is kept...
-    assert len(keyset._SHAPES) == 1
+    assert page_statement.cache_info().currsize == 1
     second_result = list_members(owner, filters(second), with_total=False)
     # ...and reused with the second request's values, not the first's.
-    assert len(keyset._SHAPES) == 1
+    assert page_statement.cache_info().currsize == 1
     assert _names(second_result) == (expect_second or {"Ulla Yarrow", "Quentin Yarrow"})
 
 
@@ -78,7 +79,7 @@ def test_pages_of_one_search_follow_their_own_cursor(login_as, db, church, peopl
             Member(church_id=church.id, first_name=f"Pat{i}", last_name="Yarrow", phone_e164=f"+17735559{i:03d}")
         )
     db.session.flush()
-    keyset._SHAPES.clear()
+    page_statement.cache_clear()
     seen, after = [], None
     while True:
         page = list_members(owner, MemberFilters(q="yarrow"), after=after, limit=3, with_total=False)
@@ -88,12 +89,12 @@ def test_pages_of_one_search_follow_their_own_cursor(login_as, db, church, peopl
         after = page.next_cursor
     assert seen == ["Pat0", "Pat1", "Pat2", "Pat3", "Pat4", "Pat5", "Pat6", "Quentin", "Ulla"]
     # The first page and the pages after a cursor: two shapes, whatever the cursor's values.
-    assert len(keyset._SHAPES) == 2
+    assert page_statement.cache_info().currsize == 2
 
 
 def test_leader_and_group_page_searches_are_kept_by_shape_too(login_as, people):
     leader = login_as("leader")
-    keyset._SHAPES.clear()
+    page_statement.cache_clear()
     # The demo leader leads Youth: Quincy is in it, the Yarrows are not.
     assert _names(list_members(leader, MemberFilters(q="zarkov"), with_total=False)) == {"Quincy Zarkov"}
     assert _names(list_members(leader, MemberFilters(q="yarrow"), with_total=False)) == set()
@@ -103,15 +104,29 @@ def test_leader_and_group_page_searches_are_kept_by_shape_too(login_as, people):
     assert _names(outside) == set()
     outside = list_members(owner, MemberFilters(q="yarrow"), not_in_group_id=people["youth"].id, with_total=False)
     assert _names(outside) == {"Ulla Yarrow", "Quentin Yarrow"}
-    assert len(keyset._SHAPES) == 2
+    assert page_statement.cache_info().currsize == 2
 
 
 def test_a_shape_built_for_one_church_serves_another_only_its_own(login_as, db, other_church, people):
     owner = login_as("owner")
-    keyset._SHAPES.clear()
+    page_statement.cache_clear()
     assert _names(list_members(owner, MemberFilters(q="yarrow"), with_total=False)) == {"Ulla Yarrow", "Quentin Yarrow"}
     db.session.add(Member(church_id=other_church.id, first_name="Hope", last_name="Yarrow", phone_e164="+17735558899"))
     db.session.flush()
     hope = login_as("hope")
     assert _names(list_members(hope, MemberFilters(q="yarrow"), with_total=False)) == {"Hope Yarrow"}
-    assert len(keyset._SHAPES) == 1
+    assert page_statement.cache_info().currsize == 1
+
+
+def test_no_parameter_of_a_condition_can_point_a_page_at_another_church(db, church, other_church, people):
+    db.session.add(Member(church_id=other_church.id, first_name="Hope", last_name="Yarrow", phone_e164="+17735558899"))
+    db.session.flush()
+    # A condition whose parameter takes the church's name (page_statement never names one so, but
+    # if one ever did) and is given the other church's id as its value: the page stays the tenant's.
+    church_id = bindparam("church_id")
+    rogue = ListValues(group_id=church_id)
+    statement = page_query(Walk("name"), [Member.church_id == rogue.group_id], church_id, 51)
+    page = PageStatement(statement, church_id, (), rogue)
+    params = page.params(ListValues(group_id=other_church.id), None, church.id)
+    rows = db.session.execute(statement, params).all()
+    assert rows and {row.Member.church_id for row in rows} == {church.id}

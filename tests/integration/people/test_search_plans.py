@@ -60,7 +60,7 @@ def test_search_after_the_window_uses_the_search_index(db, modest, login_as, q, 
     elif q == "@":  # a fragment of a generated email
         q = db.session.scalar(text("SELECT substr(email, 2, 7) FROM members WHERE email LIKE '%@example.com' LIMIT 1"))
     filters = MemberFilters(q=q)
-    walk = Walk.plan(filters.sort, None, None)
+    walk = Walk(filters.sort)
     # The page read from the matches alone (what a window holding too few falls back to).
     matches = page_query(walk, member_conditions(owner, filters), modest.id, 51, sparse=True)
     assert index in _plan(db, matches, bitmap_only=True)
@@ -70,7 +70,7 @@ def test_window_and_plain_list_read_the_sort_index(db, modest, login_as):
     owner = login_as("owner")
     for sort, index in (("name", "ix_members_church_id_name"), ("newest", "ix_members_church_id_created_at")):
         filters = MemberFilters(q="grace", sort=sort)
-        walk = Walk.plan(sort, None, None)
+        walk = Walk(sort)
         statement = page_query(walk, member_conditions(owner, filters), modest.id, 51)
         plan = _plan(db, statement)
         # One statement: the window off the sort index, and behind a one-time filter on its
@@ -90,7 +90,7 @@ def test_window_and_plain_list_read_the_sort_index(db, modest, login_as):
 
 
 def test_list_totals_come_from_the_trigger_kept_counts(db, modest, login_as):
-    from app.people.queries import count_members
+    from app.people.counts import count_members
 
     owner = login_as("owner")
     db.session.execute(

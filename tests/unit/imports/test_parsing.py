@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from app.people.fastphone import _prefix_decides_validity, _prefix_valid, phone_e164
+from app.people.fastphone import _prefix_decides_validity, _prefix_valid, free_tail, phone_e164
 from app.people.importer import (
     ImportFileError,
     decode,
@@ -164,9 +164,21 @@ def test_fast_phone_path_agrees_with_phonenumbers():
         c = f"{rng.randint(0, 9999):04d}"
         raw = rng.choice(formats).format(a=a, b=b, c=c)
         assert phone_e164(raw, "US") == try_normalize(raw, "US"), raw
-    for raw in ["+44 20 7946 0958", "0044 20 7946 0958", "312-555-0142 x12", "1-800-FLOWERS", "12345"]:
+    odd = ["+44 20 7946 0958", "0044 20 7946 0958", "312-555-0142 x12", "1-800-FLOWERS", "12345"]
+    # Spreadsheet spaces, and digits of another script (written back as ASCII).
+    odd += ["312\u00a0555\u00a00142", " (312)555-0142\n", "312 555 \u0660\u0661\u0664\u0662", "+1 ((312 555 0142"]
+    for raw in odd:
         assert phone_e164(raw, "US") == try_normalize(raw, "US"), raw
     assert phone_e164("020 7946 0958", "GB") == "+442079460958"
+
+
+def test_the_prefix_cache_is_only_trusted_where_patterns_leave_the_last_four_digits_free():
+    assert free_tail(r"[2-9]\d{9}|3\d{6}") == 6
+    assert free_tail(r"(?:2742|305[3-9])\d{6}|52[34][2-9]1[02-9]\d{4}") == 4
+    assert free_tail(r"(?:3052(?:0[0-8]|[1-9]\d))\d{4}") == 4
+    # Fewer free digits, or constructs it does not read: the count errs low.
+    assert free_tail(r"[2-9]\d{5}(?:1\d{3}|2\d{2})") == 2
+    assert free_tail(r"\d{6}(?=\d)\d{4}") == 0 and free_tail(r"\d{6}\d{3,4}") == 0 and free_tail("(\\d") == 0
 
 
 def test_fast_phone_path_agrees_across_area_codes_and_caribbean_prefixes():
