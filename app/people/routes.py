@@ -13,7 +13,7 @@ from app.errors import AppError, Conflict, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
 from app.models import Branch, Group, Member
-from app.people import bp, services, templating  # noqa: F401  (templating registers filters)
+from app.people import bp, services
 from app.people.details import member_details
 from app.people.export import export_response
 from app.people.forms import LANGUAGES, MemberForm, NoteForm
@@ -254,6 +254,3 @@ def bulk():
 def export():
     """The current list (search and filters applied) as a CSV file, streamed row by row."""
     return export_response(current_user, MemberFilters.from_args(request.args))
-
-
-from app.people import group_routes  # noqa: E402,F401  (registers the /groups views on this blueprint)
