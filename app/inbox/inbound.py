@@ -16,8 +16,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import stats
 from app.extensions import db
-from app.inbox import keywords, live
+from app.inbox import live
 from app.inbox.services import PREVIEW_LEN, queue_outbound
+from app.keywords import services as keywords
 from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
 from app.security.masking import mask_phone
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.auth.decorators import ADMINS, role_required
 from app.errors import Conflict
 from app.extensions import db
-from app.inbox.keywords import default_help_text
+from app.keywords.services import default_help_text
 from app.models import Branch, PhoneNumber
 from app.settings import bp, services
 from app.settings.forms import HELP_TEXT_MAX, NUMBER_TYPE_LABELS, BranchForm, ChurchForm, NumberForm
