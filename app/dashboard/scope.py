@@ -31,7 +31,7 @@ class Scope:
 def scope_for(user: User) -> Scope:
     """Leaders see their groups; owners and admins see the church."""
     church = user.church
-    if user.role != "leader":
+    if not user.is_leader:
         return Scope(church.id, church.timezone, user.id)
     ids = db.session.scalars(
         text("SELECT group_id FROM group_leaders WHERE church_id = :c AND user_id = :u ORDER BY group_id"),

@@ -52,7 +52,7 @@ def list_context(flt: queries.ListFilter, version: int | None = None) -> dict[st
 
 def _scope() -> str:
     """Whose view of the list this is: admins all see the same rows, each leader their own."""
-    return "all" if services.is_admin(current_user) else f"user{current_user.id}"
+    return "all" if current_user.is_admin else f"user{current_user.id}"
 
 
 def rows_html(church_id: int, flt: queries.ListFilter, version: int) -> Markup:

@@ -26,7 +26,7 @@ from app.tenancy import get_group_or_404, get_or_404
 def groups():
     """Groups with how many members each has (leaders see the groups they lead)."""
     summaries = group_service.list_groups(current_user)
-    return render_template("people/groups.html", summaries=summaries, can_manage=group_service.is_admin(current_user))
+    return render_template("people/groups.html", summaries=summaries, can_manage=current_user.is_admin)
 
 
 def _save_group(form: GroupForm, save) -> Group | None:

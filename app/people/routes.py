@@ -34,7 +34,7 @@ def list_context(
     fixed = fixed or {}
     after, before = request.args.get("after"), request.args.get("before")
     fragment = is_fragment_request()
-    can_manage = services.is_admin(current_user)
+    can_manage = current_user.is_admin
     # A fragment answering a search keystroke gets its count lazily; a full page counts inline.
     total_inline = (not fragment) if with_total is None else with_total
     listing = services.list_members(current_user, filters, after=after, before=before, with_total=total_inline)
@@ -197,7 +197,7 @@ def add_note(member_id: int):
 
 def _member_page(member: Member, note_form: NoteForm, status: int = 200):
     details = member_details(member)
-    can_manage = services.is_admin(current_user)
+    can_manage = current_user.is_admin
     context = {"details": details, "member": member, "note_form": note_form, "languages": dict(LANGUAGES)}
     return render_template("people/member.html", can_manage=can_manage, **context), status
 
