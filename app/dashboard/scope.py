@@ -40,5 +40,6 @@ def scope_for(user: User) -> Scope:
     return Scope(church.id, church.timezone, user.id, tuple(ids))
 
 
-def _start_of(day: date, tz: str) -> datetime:
+def start_of(day: date, tz: str) -> datetime:
+    """Midnight at the start of `day` in the church's timezone."""
     return datetime.combine(day, time(), ZoneInfo(tz))

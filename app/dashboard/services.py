@@ -12,28 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app.billing import allowance
-from app.dashboard.figures import (  # noqa: F401 - re-exported: routes, tests and benches use services.*
-    church_figures,
-    delivery_bar,
-    failed_broadcasts,
-    group_figures,
-    median_first_response,
-    member_figures,
-    next_scheduled,
-    recent_broadcasts,
-    unread_conversations,
-)
-from app.dashboard.scope import Days, Scope, _start_of, scope_for  # noqa: F401 - re-exported
-from app.dashboard.series import (  # noqa: F401 - re-exported
-    CHART_NAMES,
-    CHART_SPANS,
-    DEFAULT_SPANS,
-    chart,
-    day_counts,
-    series,
-    total,
-    total_in,
-)
+from app.dashboard.figures import church_figures, group_figures
+from app.dashboard.scope import scope_for
+from app.dashboard.series import total
 from app.models import Church, User
 from app.stats import church_day
 
