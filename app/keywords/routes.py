@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth.decorators import OWNERS, role_required
+from app.deletion import deleted
 from app.extensions import db
 from app.keywords.forms import KeywordForm
 from app.keywords.services import church_keywords
@@ -59,6 +60,4 @@ def delete_keyword(keyword_id: int):
     """Remove a join keyword (members already in the group stay there)."""
     keyword = get_or_404(Keyword, keyword_id)
     db.session.delete(keyword)
-    db.session.commit()
-    flash(f"Keyword {keyword.word} removed.", "success")
-    return redirect(url_for("settings.keywords"))
+    return deleted(f"Keyword {keyword.word} removed.", url_for("settings.keywords"))

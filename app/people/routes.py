@@ -9,6 +9,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, STAFF, role_required
+from app.deletion import ask_then_delete
 from app.errors import AppError, Conflict, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
@@ -171,13 +172,13 @@ def edit_member(member_id: int):
 def delete_member(member_id: int):
     """Ask, then delete a member (admins)."""
     member = get_member_or_404(member_id)
-    if request.method == "POST":
-        name = member.full_name
-        services.delete_member(current_user, member)
-        db.session.commit()
-        flash(f"{name} was deleted.", "success")
-        return redirect(url_for("people.members"))
-    return render_template("people/member_delete.html", member=member)
+    return ask_then_delete(
+        lambda: services.delete_member(current_user, member),
+        message=f"{member.full_name} was deleted.",
+        done=url_for("people.members"),
+        template="people/member_delete.html",
+        member=member,
+    )
 
 
 @bp.post("/members/<int:member_id>/notes")
