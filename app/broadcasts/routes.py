@@ -197,7 +197,3 @@ def delete_schedule(schedule_id: int):
     remove(schedule)
     flash("Repeating broadcast deleted.", "success")
     return redirect(url_for("broadcasts.index"))
-
-
-# The /templates pages live on this blueprint; importing registers their routes.
-from app.broadcasts import templates_routes  # noqa: E402,F401
