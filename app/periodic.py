@@ -37,7 +37,7 @@ PERIODIC: list[Periodic] = [
     # Inbox replies left "sending" by a lost job or a worker killed mid-send.
     Periodic("app.inbox.tasks.sweep_replies", every=60),
     # Member imports: fail those whose worker died, drop stale drafts, free old uploaded files.
-    Periodic("app.people.tasks.sweep_imports", every=600, queue="low"),
+    Periodic("app.people.imports.tasks.sweep_imports", every=600, queue="low"),
 ]
 
 

@@ -140,7 +140,7 @@ def full_import(data: bytes) -> tuple[float, float, object]:
 
     from app.extensions import db, rds
     from app.models import Church, MemberImport, User
-    from app.people import import_services
+    from app.people.imports import services as import_services
 
     church = db.session.scalar(select(Church).where(Church.slug == "grace-community-church"))
     owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
@@ -232,7 +232,7 @@ def main() -> None:
     print(f"generated {args.rows:,} rows, {len(data) / 1e6:.1f} MB in {time.perf_counter() - t:.1f}s (not timed)")
     app, url = make_app()
     phases = PhaseLog()
-    logging.getLogger("app.people.import_services").addHandler(phases)
+    logging.getLogger("app.people.imports.services").addHandler(phases)
     with app.app_context():
         cpu0, pg0 = time.process_time(), backend_cpu_seconds()
         upload_s, job_s, imp = full_import(data)

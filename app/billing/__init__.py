@@ -27,7 +27,7 @@ def inject_billing_banners() -> dict:
 
     def billing_banners() -> list:
         # Called from base.html only, so fragments and other roles cost nothing.
-        if not current_user.is_authenticated or current_user.role != "owner" or is_fragment_request():
+        if not current_user.is_authenticated or not current_user.is_owner or is_fragment_request():
             return []
         return cached_banners(current_user.church)
 

@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("broadcasts", __name__)
 
-from app.broadcasts import routes  # noqa: E402,F401
+# Each of these declares its views on bp (the /templates pages too).
+from app.broadcasts import routes, templates_routes  # noqa: E402,F401

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from flask import abort
 from sqlalchemy import func, or_, select
 
-from app.auth.decorators import ADMINS
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.forms import ComposerForm
 from app.extensions import db
@@ -36,19 +35,15 @@ FAILED_SHOWN = 100
 # ---- permissions ----------------------------------------------------------------------------
 
 
-def is_admin(user) -> bool:
-    return user.role in ADMINS
-
-
 def require_composer(user) -> None:
     """Owners and admins compose; leaders only when the church lets them (403 otherwise)."""
-    if not is_admin(user) and not user.church.leaders_can_send:
+    if not user.is_admin and not user.church.leaders_can_send:
         abort(403)
 
 
 def require_sender(user, obj: Broadcast | Schedule) -> None:
     """Admins manage any broadcast; a leader only the ones they made, while leaders may send."""
-    if is_admin(user):
+    if user.is_admin:
         return
     if not (user.church.leaders_can_send and obj.created_by_id == user.id):
         abort(403)
@@ -65,10 +60,10 @@ def led_group_ids(user) -> list[int]:
 def set_choices(form: ComposerForm, user) -> None:
     """Groups and branches the user may pick: all for admins, only their own groups for leaders."""
     groups = select(Group.id, Group.name).where(Group.church_id == user.church_id).order_by(Group.name)
-    if not is_admin(user):
+    if not user.is_admin:
         groups = groups.where(Group.id.in_(led_group_ids(user)))
     form.group_ids.choices = [(gid, name) for gid, name in db.session.execute(groups)]
-    if is_admin(user):
+    if user.is_admin:
         branches = select(Branch.id, Branch.name).where(Branch.church_id == user.church_id).order_by(Branch.name)
         form.branch_ids.choices = [(bid, name) for bid, name in db.session.execute(branches)]
     else:
@@ -81,7 +76,7 @@ def spec_for(form: ComposerForm, user) -> AudienceSpec:
     allowed_groups = {gid for gid, _ in form.group_ids.choices}
     allowed_branches = {bid for bid, _ in form.branch_ids.choices}
     members: list[int] = []
-    if raw.member_ids and is_admin(user):
+    if raw.member_ids and user.is_admin:
         found = set(
             db.session.scalars(
                 select(Member.id).where(Member.church_id == user.church_id, Member.id.in_(raw.member_ids))
@@ -89,7 +84,7 @@ def spec_for(form: ComposerForm, user) -> AudienceSpec:
         )
         members = [m for m in raw.member_ids if m in found]
     return AudienceSpec(
-        everyone=raw.everyone and is_admin(user),
+        everyone=raw.everyone and user.is_admin,
         group_ids=[g for g in raw.group_ids if g in allowed_groups],
         branch_ids=[b for b in raw.branch_ids if b in allowed_branches],
         member_ids=members,
@@ -98,7 +93,7 @@ def spec_for(form: ComposerForm, user) -> AudienceSpec:
 
 def check_leader_audience(form: ComposerForm, user) -> None:
     """A leader who posts anything beyond the groups they lead gets 403, not a silent trim."""
-    if is_admin(user):
+    if user.is_admin:
         return
     raw = AudienceSpec.from_dict(form.audience_dict())
     if raw.everyone or raw.branch_ids or raw.member_ids or set(raw.group_ids) - set(led_group_ids(user)):
@@ -142,7 +137,7 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
         "chips": chips,
         "templates": templates,
         "church": church,
-        "can_pick_anyone": is_admin(user),
+        "can_pick_anyone": user.is_admin,
         "audience_errors": getattr(form, "audience_errors", []),
         **extra,
     }

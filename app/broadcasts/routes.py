@@ -131,7 +131,7 @@ def smart_quotes():
 def member_search():
     """Members matching a name or number, as chips to add to the audience."""
     pages.require_composer(current_user)
-    if not pages.is_admin(current_user):
+    if not current_user.is_admin:
         abort(403)
     q = request.args.get("q", "").strip()
     members = pages.search_members(current_user.church_id, q) if len(q) >= 2 else []
@@ -197,7 +197,3 @@ def delete_schedule(schedule_id: int):
     remove(schedule)
     flash("Repeating broadcast deleted.", "success")
     return redirect(url_for("broadcasts.index"))
-
-
-# The /templates pages live on this blueprint; importing registers their routes.
-from app.broadcasts import templates_routes  # noqa: E402,F401

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.auth.decorators import ADMINS, STAFF, role_required
 from app.broadcasts import bp
 from app.broadcasts.forms import TemplateForm
+from app.deletion import deleted
 from app.extensions import db
 from app.htmx import render
 from app.models import Template
@@ -71,9 +72,7 @@ def delete_template(template_id: int):
     """Delete a template (broadcasts that used it keep their text)."""
     template = get_or_404(Template, template_id)
     db.session.delete(template)
-    db.session.commit()
-    flash("Template deleted.", "success")
-    return redirect(url_for("broadcasts.templates"))
+    return deleted("Template deleted.", url_for("broadcasts.templates"))
 
 
 def _name_taken(name: str, except_id: int | None = None) -> bool:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from app.auth.decorators import STAFF, role_required
-from app.dashboard import bp, services
+from app.dashboard import bp, series, services
 from app.htmx import render
 
 
@@ -36,7 +36,7 @@ def index():
     return render_template(
         "dashboard/page.html",
         church=current_user.church,
-        charts=services.DEFAULT_SPANS,
+        charts=series.DEFAULT_SPANS,
         broadcast_url=broadcast_url,
         local_time=local_time,
         humanize_seconds=services.humanize_seconds,
@@ -48,10 +48,10 @@ def index():
 @role_required(*STAFF)
 def chart(name: str):
     """One chart (30 or 90 days): the fragment for the lazy panel, a page without JavaScript."""
-    if name not in services.CHART_NAMES:
+    if name not in series.CHART_NAMES:
         abort(404)
-    span = request.args.get("days", services.DEFAULT_SPANS[name], type=int)
-    if span not in services.CHART_SPANS:
-        span = services.DEFAULT_SPANS[name]
-    data = services.chart(current_user, name, span)
+    span = request.args.get("days", series.DEFAULT_SPANS[name], type=int)
+    if span not in series.CHART_SPANS:
+        span = series.DEFAULT_SPANS[name]
+    data = series.chart(current_user, name, span)
     return render("dashboard/chart_page.html", "dashboard/_chart.html", chart=data, name=name, span=span)

@@ -31,7 +31,7 @@ class Scope:
 def scope_for(user: User) -> Scope:
     """Leaders see their groups; owners and admins see the church."""
     church = user.church
-    if user.role != "leader":
+    if not user.is_leader:
         return Scope(church.id, church.timezone, user.id)
     ids = db.session.scalars(
         text("SELECT group_id FROM group_leaders WHERE church_id = :c AND user_id = :u ORDER BY group_id"),
@@ -40,5 +40,6 @@ def scope_for(user: User) -> Scope:
     return Scope(church.id, church.timezone, user.id, tuple(ids))
 
 
-def _start_of(day: date, tz: str) -> datetime:
+def start_of(day: date, tz: str) -> datetime:
+    """Midnight at the start of `day` in the church's timezone."""
     return datetime.combine(day, time(), ZoneInfo(tz))

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
-from app.dashboard.scope import Days, Scope, _start_of, scope_for
+from app.dashboard.scope import Days, Scope, scope_for, start_of
 from app.extensions import db
 from app.models import User
 from app.stats import COUNTERS, church_day
@@ -52,7 +52,7 @@ def day_counts(scope: Scope, since: date) -> Days:
                 "c": scope.church_id,
                 "g": list(scope.group_ids),
                 "tz": scope.timezone,
-                "since": _start_of(since, scope.timezone),
+                "since": start_of(since, scope.timezone),
             },
         ).mappings()
     else:

@@ -16,28 +16,9 @@ from flask import current_app
 from app import cache
 from app.billing import allowance
 from app.cache import Dep
-from app.dashboard.figures import (  # noqa: F401 - re-exported: routes, tests and benches use services.*
-    church_figures,
-    delivery_bar,
-    failed_broadcasts,
-    group_figures,
-    median_first_response,
-    member_figures,
-    next_scheduled,
-    recent_broadcasts,
-    unread_conversations,
-)
-from app.dashboard.scope import Days, Scope, _start_of, scope_for  # noqa: F401 - re-exported
-from app.dashboard.series import (  # noqa: F401 - re-exported
-    CHART_NAMES,
-    CHART_SPANS,
-    DEFAULT_SPANS,
-    chart,
-    day_counts,
-    series,
-    total,
-    total_in,
-)
+from app.dashboard.figures import church_figures, group_figures
+from app.dashboard.scope import scope_for
+from app.dashboard.series import total
 from app.models import Church, User
 from app.stats import church_day
 
@@ -58,7 +39,7 @@ def overview_deps(user: User) -> list[Dep]:
         ("conversation", church_id),
         ("billing", church_id),
     ]
-    if user.role == "leader":
+    if user.is_leader:
         deps += [("groups", church_id), ("user", user.id)]
     return deps
 
@@ -68,7 +49,7 @@ def cached_overview(user: User) -> dict:
 
     Every staff member of a church shares one copy; each leader has their own.
     """
-    scope = f"user{user.id}" if user.role == "leader" else "all"
+    scope = f"user{user.id}" if user.is_leader else "all"
     ttl = current_app.config["DASHBOARD_CACHE_SECONDS"]
     return cache.remember(f"dashboard:{user.church_id}:{scope}", overview_deps(user), ttl, lambda: overview(user))
 

@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import cache, stats
 from app.extensions import db
-from app.inbox import keywords
 from app.inbox.services import PREVIEW_LEN, queue_outbound
+from app.keywords import services as keywords
 from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
 from app.security.masking import mask_phone
 

@@ -52,12 +52,12 @@ def inbox_version(church_id: int) -> int:
 
 def _reach_deps(church_id: int) -> list[Dep]:
     """A leader's list also moves with the groups and leaders that say whom they reach."""
-    return [] if services.is_admin(current_user) else [("groups", church_id)]
+    return [] if current_user.is_admin else [("groups", church_id)]
 
 
 def _scope() -> str:
     """Whose view of the list this is: admins all see the same rows, each leader their own."""
-    return "all" if services.is_admin(current_user) else f"user{current_user.id}"
+    return "all" if current_user.is_admin else f"user{current_user.id}"
 
 
 def _rows_name(church_id: int, flt: queries.ListFilter) -> str:
@@ -243,7 +243,7 @@ def csrf_hole() -> str:
 
 def assignees(church_id: int, found: Lookup | None = None) -> list[SimpleNamespace]:
     """Who a conversation can be assigned to (id, display name, role)."""
-    return _church_list("users", church_id, services.assignable_users, ("id", "display_name", "role"), found)
+    return _church_list("users", church_id, services.assignable_users, ("id", "display_name", "is_leader"), found)
 
 
 def _church_list(

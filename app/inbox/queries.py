@@ -112,7 +112,7 @@ def _list_columns() -> Select:
 
 def visible_to(user: Any) -> Any:
     """Leaders: conversations assigned to them or with members of groups they lead."""
-    if user.role in ("owner", "admin"):
+    if user.is_admin:
         return literal_column("true")
     led_members = (
         select(GroupMember.member_id)

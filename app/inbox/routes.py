@@ -77,7 +77,7 @@ def conversation(conversation_id: int):
     # `_conversation` found it there (the key holds the church): a cached one needs no query. A
     # conversation marked unread or written to since has a new version, so it goes the long way.
     conv = row = None
-    if pane.html is None or not services.is_admin(current_user):
+    if pane.html is None or not current_user.is_admin:
         conv = _conversation(conversation_id)
         if services.mark_read(conv):
             db.session.commit()

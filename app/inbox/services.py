@@ -37,13 +37,9 @@ STATUSES = ("open", "closed", "archived")
 _MERGE_FIELD = re.compile(r"\{(\w+)(?:\|([^}]*))?\}")
 
 
-def is_admin(user: User) -> bool:
-    return user.role in ("owner", "admin")
-
-
 def can_see(user: User, conversation: Conversation) -> bool:
     """Admins see every conversation; leaders those of their groups' members and their own."""
-    if is_admin(user) or conversation.assignee_id == user.id:
+    if user.is_admin or conversation.assignee_id == user.id:
         return True
     leads_member = exists().where(
         GroupMember.member_id == conversation.member_id,
@@ -135,7 +131,7 @@ def add_note(conversation: Conversation, user: User, body: str) -> ConversationN
 
 def delete_note(note: ConversationNote, user: User) -> None:
     """Authors and admins may remove a note."""
-    if note.author_id != user.id and not is_admin(user):
+    if note.author_id != user.id and not user.is_admin:
         raise PermissionDenied("Only the author or an admin can delete this note.")
     db.session.delete(note)
 

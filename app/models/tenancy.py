@@ -54,6 +54,21 @@ class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
     def display_name(self) -> str:
         return self.name or self.email
 
+    @property
+    def is_owner(self) -> bool:
+        """The church's owner: billing, join keywords, and all an admin may do."""
+        return self.role == "owner"
+
+    @property
+    def is_admin(self) -> bool:
+        """An owner or admin: manages the whole church and sees all of it."""
+        return self.role in ("owner", "admin")
+
+    @property
+    def is_leader(self) -> bool:
+        """A ministry leader: sees and texts the members of the groups they lead."""
+        return self.role == "leader"
+
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 

@@ -1,5 +1,11 @@
 from flask import Blueprint
 
-bp = Blueprint("people", __name__)
+from app.people.templating import member_phone, member_time
 
-from app.people import imports, routes  # noqa: E402,F401
+bp = Blueprint("people", __name__)
+bp.add_app_template_filter(member_phone)
+bp.add_app_template_filter(member_time)
+
+# Each of these declares its views on bp.
+from app.people import group_routes, routes  # noqa: E402,F401
+from app.people.imports import routes as import_routes  # noqa: E402,F401

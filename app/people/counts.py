@@ -34,7 +34,7 @@ def count_members(actor: User, filters: MemberFilters) -> MemberCount:
     size of a broad search, and the count must not cost more than the page it describes.
     """
     only_group = filters.group_id and not (filters.q or filters.branch_id or filters.status)
-    if actor.role != "leader" and not (filters.q or filters.group_id or filters.branch_id):
+    if not actor.is_leader and not (filters.q or filters.group_id or filters.branch_id):
         # Everyone, or everyone opted in / out: the two figures triggers keep exact (migration 0007).
         counts = db.session.execute(
             select(MEMBER_COUNTS.c.opted_in, MEMBER_COUNTS.c.opted_out).where(
@@ -43,7 +43,7 @@ def count_members(actor: User, filters: MemberFilters) -> MemberCount:
         ).first()
         opted_in, opted_out = counts or (0, 0)
         return MemberCount({"subscribed": opted_in, "opted_out": opted_out}.get(filters.status, opted_in + opted_out))
-    if actor.role == "leader" and not filters.active:
+    if actor.is_leader and not filters.active:
         # A leader's everyone: the distinct members of the groups they lead (group_members' keys).
         stmt = (
             select(func.count(distinct(GroupMember.member_id)))
@@ -51,7 +51,7 @@ def count_members(actor: User, filters: MemberFilters) -> MemberCount:
             .where(GroupLeader.user_id == actor.id, GroupMember.church_id == actor.church_id)
         )
         return MemberCount(db.session.scalar(stmt) or 0)
-    if actor.role != "leader" and only_group:
+    if not actor.is_leader and only_group:
         stmt = select(func.count()).where(
             GroupMember.church_id == actor.church_id, GroupMember.group_id == filters.group_id
         )

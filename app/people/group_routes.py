@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, STAFF, role_required
+from app.deletion import ask_then_delete
 from app.errors import AppError, Conflict
 from app.extensions import db
 from app.htmx import is_fragment_request
@@ -26,7 +27,7 @@ from app.tenancy import get_group_or_404, get_or_404
 def groups():
     """Groups with how many members each has (leaders see the groups they lead)."""
     summaries = group_service.list_groups(current_user)
-    return render_template("people/groups.html", summaries=summaries, can_manage=group_service.is_admin(current_user))
+    return render_template("people/groups.html", summaries=summaries, can_manage=current_user.is_admin)
 
 
 def _save_group(form: GroupForm, save) -> Group | None:
@@ -102,13 +103,14 @@ def edit_group(group_id: int):
 def delete_group(group_id: int):
     """Ask, then delete a group (its members stay)."""
     group = get_group_or_404(group_id)
-    if request.method == "POST":
-        name = group.name
-        group_service.delete_group(current_user, group)
-        db.session.commit()
-        flash(f"Group “{name}” deleted. Its members are still in your member list.", "success")
-        return redirect(url_for("people.groups"))
-    return render_template("people/group_delete.html", group=group, member_count=group_service.member_count(group))
+    return ask_then_delete(
+        lambda: group_service.delete_group(current_user, group),
+        message=f"Group “{group.name}” deleted. Its members are still in your member list.",
+        done=url_for("people.groups"),
+        template="people/group_delete.html",
+        group=group,
+        member_count=group_service.member_count(group),
+    )
 
 
 @bp.get("/groups/<int:group_id>/candidates")

@@ -16,7 +16,7 @@ from app import cache
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Group, GroupLeader, GroupMember, User
-from app.people.services import audit, bulk_add_to_group, is_admin, require_admin
+from app.people.services import audit, bulk_add_to_group, require_admin
 from app.tenancy import scoped
 
 
@@ -34,7 +34,7 @@ def leads(actor: User, group: Group) -> bool:
 
 
 def can_open(actor: User, group: Group) -> bool:
-    return group.church_id == actor.church_id and (is_admin(actor) or leads(actor, group))
+    return group.church_id == actor.church_id and (actor.is_admin or leads(actor, group))
 
 
 def require_open(actor: User, group: Group) -> None:
@@ -45,7 +45,7 @@ def require_open(actor: User, group: Group) -> None:
 def visible_groups(actor: User) -> list[Group]:
     """The groups the actor may see, by name: all of them for admins, their own for leaders."""
     stmt = scoped(Group, actor.church_id).order_by(Group.name)
-    if not is_admin(actor):
+    if not actor.is_admin:
         stmt = stmt.join(GroupLeader, GroupLeader.group_id == Group.id).where(GroupLeader.user_id == actor.id)
     return list(db.session.scalars(stmt))
 
@@ -147,7 +147,7 @@ def assign_leader(actor: User, group: Group, user_id: int | None) -> User:
     """Make a leader of the church lead this group (idempotent)."""
     require_admin(actor)
     user = db.session.scalar(scoped(User, actor.church_id).where(User.id == (user_id or 0)))
-    if user is None or user.role != "leader":
+    if user is None or not user.is_leader:
         raise ValidationError("Choose a user with the leader role.")
     stmt = pg_insert(GroupLeader).values(church_id=actor.church_id, group_id=group.id, user_id=user.id)
     db.session.execute(stmt.on_conflict_do_nothing())

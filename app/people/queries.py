@@ -175,7 +175,7 @@ def led_by(user_id: Any) -> ColumnElement[bool]:
 
 def leader_scope(user: User) -> ColumnElement[bool] | None:
     """Leaders see the members of the groups they lead; owners and admins see everyone (None)."""
-    return led_by(user.id) if user.role == "leader" else None
+    return led_by(user.id) if user.is_leader else None
 
 
 def in_group(group_id: Any) -> ColumnElement[bool]:
@@ -218,7 +218,7 @@ def list_shape(
     """The conditions of the list `actor` asked for with `filters`, split into their shape and their values."""
     terms = search_terms(filters.q, actor.church.country or "US")
     shape = ListShape(
-        leader=actor.role == "leader",
+        leader=actor.is_leader,
         terms=tuple(term.kind for term in terms),
         group=bool(filters.group_id),
         not_in_group=bool(not_in_group_id),

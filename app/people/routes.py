@@ -9,11 +9,12 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, STAFF, role_required
+from app.deletion import ask_then_delete
 from app.errors import AppError, Conflict, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
 from app.models import Branch, Group, Member
-from app.people import bp, services, templating  # noqa: F401  (templating registers filters)
+from app.people import bp, services
 from app.people.counts import count_members
 from app.people.details import member_details
 from app.people.export import export_response
@@ -35,7 +36,7 @@ def list_context(
     fixed = fixed or {}
     after, before = request.args.get("after"), request.args.get("before")
     fragment = is_fragment_request()
-    can_manage = services.is_admin(current_user)
+    can_manage = current_user.is_admin
     # A fragment answering a search keystroke gets its count lazily; a full page counts inline.
     total_inline = (not fragment) if with_total is None else with_total
     listing = services.list_members(current_user, filters, after=after, before=before, with_total=total_inline)
@@ -172,13 +173,13 @@ def edit_member(member_id: int):
 def delete_member(member_id: int):
     """Ask, then delete a member (admins)."""
     member = get_member_or_404(member_id)
-    if request.method == "POST":
-        name = member.full_name
-        services.delete_member(current_user, member)
-        db.session.commit()
-        flash(f"{name} was deleted.", "success")
-        return redirect(url_for("people.members"))
-    return render_template("people/member_delete.html", member=member)
+    return ask_then_delete(
+        lambda: services.delete_member(current_user, member),
+        message=f"{member.full_name} was deleted.",
+        done=url_for("people.members"),
+        template="people/member_delete.html",
+        member=member,
+    )
 
 
 @bp.post("/members/<int:member_id>/notes")
@@ -198,7 +199,7 @@ def add_note(member_id: int):
 
 def _member_page(member: Member, note_form: NoteForm, status: int = 200):
     details = member_details(member)
-    can_manage = services.is_admin(current_user)
+    can_manage = current_user.is_admin
     context = {"details": details, "member": member, "note_form": note_form, "languages": dict(LANGUAGES)}
     return render_template("people/member.html", can_manage=can_manage, **context), status
 
@@ -255,6 +256,3 @@ def bulk():
 def export():
     """The current list (search and filters applied) as a CSV file, streamed row by row."""
     return export_response(current_user, MemberFilters.from_args(request.args))
-
-
-from app.people import group_routes  # noqa: E402,F401  (registers the /groups views on this blueprint)

@@ -26,18 +26,13 @@ from app.people.page_shapes import member_page
 from app.people.queries import MemberFilters, leader_scope
 from app.tenancy import scoped
 
-ADMIN_ROLES = ("owner", "admin")
 MAX_BULK = 1000
 MAX_NOTE = 2000
 
 
-def is_admin(actor: User) -> bool:
-    return actor.role in ADMIN_ROLES
-
-
 def require_admin(actor: User) -> None:
     """Owners and admins manage members; leaders only read them and add notes."""
-    if not is_admin(actor):
+    if not actor.is_admin:
         raise PermissionDenied("Only owners and admins can change members.")
 
 

@@ -1,4 +1,7 @@
-"""Jinja filters for people pages (named member_* so they never clash with another domain's)."""
+"""Jinja filters for people pages (named member_* so they never clash with another domain's).
+
+The people blueprint registers them app-wide where it is created (app/people/__init__.py).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,14 @@ from zoneinfo import ZoneInfo
 
 from flask_login import current_user
 
-from app.people import bp
 from app.people.phones import format_national
 
 
-@bp.app_template_filter("member_phone")
 def member_phone(value: str | None) -> str:
     """+13125550142 → (312) 555-0142."""
     return format_national(value) if value else ""
 
 
-@bp.app_template_filter("member_time")
 def member_time(value: datetime | None, fmt: str = "%b %-d, %Y %-I:%M %p") -> str:
     """A stored UTC time in the signed-in church's timezone."""
     if value is None:

@@ -9,9 +9,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, role_required
+from app.deletion import ask_then_delete
 from app.errors import Conflict
 from app.extensions import db
-from app.inbox.keywords import default_help_text
+from app.keywords.services import default_help_text
 from app.models import Branch, PhoneNumber
 from app.settings import bp, services
 from app.settings.forms import HELP_TEXT_MAX, NUMBER_TYPE_LABELS, BranchForm, ChurchForm, NumberForm
@@ -117,16 +118,15 @@ def edit_branch(branch_id: int):
 def delete_branch(branch_id: int):
     """Ask, then delete a branch (members and numbers stay, without a branch)."""
     branch = get_branch_or_404(branch_id)
-    if request.method == "POST":
-        name = branch.name
-        services.delete_branch(current_user, branch)
-        db.session.commit()
-        flash(f"Branch “{name}” deleted.", "success")
-        return redirect(url_for("settings.branches"))
-    what = f"the branch “{branch.name}”"
-    note = "Its members and its sending number stay, without a branch."
-    action = url_for("settings.delete_branch", branch_id=branch.id)
-    return render_template("settings/confirm_delete.html", what=what, note=note, action=action)
+    return ask_then_delete(
+        lambda: services.delete_branch(current_user, branch),
+        message=f"Branch “{branch.name}” deleted.",
+        done=url_for("settings.branches"),
+        template="settings/confirm_delete.html",
+        what=f"the branch “{branch.name}”",
+        note="Its members and its sending number stay, without a branch.",
+        action=url_for("settings.delete_branch", branch_id=branch.id),
+    )
 
 
 def _number_form(number: PhoneNumber | None = None) -> NumberForm:
@@ -172,12 +172,12 @@ def edit_number(number_id: int):
 def delete_number(number_id: int):
     """Ask, then remove a sending number."""
     number = get_or_404(PhoneNumber, number_id)
-    if request.method == "POST":
-        services.delete_number(current_user, number)
-        db.session.commit()
-        flash(f"Number {number.e164} removed.", "success")
-        return redirect(url_for("settings.branches"))
-    what = f"the number {number.e164}"
-    note = "Texts can no longer be sent from it; conversations on it stay in the inbox."
-    action = url_for("settings.delete_number", number_id=number.id)
-    return render_template("settings/confirm_delete.html", what=what, note=note, action=action)
+    return ask_then_delete(
+        lambda: services.delete_number(current_user, number),
+        message=f"Number {number.e164} removed.",
+        done=url_for("settings.branches"),
+        template="settings/confirm_delete.html",
+        what=f"the number {number.e164}",
+        note="Texts can no longer be sent from it; conversations on it stay in the inbox.",
+        action=url_for("settings.delete_number", number_id=number.id),
+    )

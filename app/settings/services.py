@@ -18,7 +18,6 @@ from app.tenancy import scoped
 
 log = logging.getLogger(__name__)
 
-ADMIN_ROLES = ("owner", "admin")
 # Real entries of the tz database that name no place anyone lives in.
 _NOT_ZONES = {"localtime", "Factory", "posixrules"}
 
@@ -30,7 +29,7 @@ def timezones() -> frozenset[str]:
 
 
 def require_admin(actor: User) -> None:
-    if actor.role not in ADMIN_ROLES:
+    if not actor.is_admin:
         raise PermissionDenied("Only owners and admins can change settings.")
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from app.dashboard import services
+from app.dashboard import figures, scope, series, services
 from app.models import Conversation, Member, User
 from app.stats import bump, church_day
 from tests.factories import MemberFactory
@@ -71,7 +71,7 @@ def test_median_first_response_time(db, church):
         conv.last_inbound_at = conv.created_at
         conv.first_response_at = conv.created_at + timedelta(minutes=minutes)
     db.session.flush()
-    median, answered = services.median_first_response(services.scope_for(owner), now - timedelta(days=30))
+    median, answered = figures.median_first_response(scope.scope_for(owner), now - timedelta(days=30))
     assert answered == 3
     assert median == pytest.approx(600)
     assert services.humanize_seconds(median) == "10 min"
@@ -144,7 +144,7 @@ def test_sends_chart_values(db, church):
     owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
     today = _today(church)
     bump(church.id, today - timedelta(days=1), sent=40, delivered=38)
-    chart = services.chart(owner, "sends", 30)
+    chart = series.chart(owner, "sends", 30)
     assert len(chart.bars) == 60  # a sent and a delivered bar per day
     assert chart.legend[0][2] == 40 and chart.legend[1][2] == 38
     assert "40 sent, 38 delivered" in chart.bars[-3].label

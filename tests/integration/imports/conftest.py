@@ -7,7 +7,7 @@ from rq import SimpleWorker
 
 from app.extensions import rds
 from app.models import MemberImport
-from app.people import import_services
+from app.people.imports import services as import_services
 
 HEADER = "First name,Last name,Phone,Email,Groups,Branch\n"
 

@@ -10,8 +10,9 @@ from sqlalchemy.exc import DataError
 
 from app import cache
 from app.models import ConsentEvent, Group, GroupMember, Member, MemberImport
-from app.people import import_services, import_sql
-from app.people.tasks import run_import as run_import_task
+from app.people.imports import services as import_services
+from app.people.imports import sql as import_sql
+from app.people.imports.tasks import run_import as run_import_task
 from tests.factories import BranchFactory, ConversationFactory, GroupFactory, MemberFactory
 from tests.integration.imports.conftest import csv_bytes
 
@@ -169,7 +170,7 @@ def test_failed_rows_csv_has_row_numbers_original_values_and_reasons(db, church,
 def test_sweep_fails_imports_whose_worker_died_and_drops_stale_drafts(db, church, make_import):
     from datetime import timedelta
 
-    from app.people.tasks import sweep_imports
+    from app.people.imports.tasks import sweep_imports
 
     long_ago = datetime.now(UTC) - timedelta(days=40)
     stuck = make_import(csv_bytes("A,One,3125557801,,,"))

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from app.people.fastphone import _prefix_decides_validity, _prefix_valid, free_tail, phone_e164
-from app.people.importer import (
+from app.people.imports.parsing import (
     ImportFileError,
     decode,
     detect_delimiter,

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 
 from app.inbox.inbound import audience_group_ids, preview_of
-from app.inbox.keywords import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, normalize
 from app.inbox.queries import ListFilter, cursor_of
 from app.inbox.services import fill_merge_fields
 from app.inbox.templating import Clock
+from app.keywords.services import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, normalize
 
 
 @pytest.mark.parametrize(

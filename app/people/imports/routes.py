@@ -9,9 +9,10 @@ from app.auth.decorators import ADMINS, role_required
 from app.extensions import db
 from app.htmx import render
 from app.models import MemberImport
-from app.people import bp, import_services
-from app.people.import_forms import MappingForm, UploadForm
-from app.people.importer import FIELD_LABELS, MAX_UPLOAD_BYTES, ImportFileError
+from app.people import bp
+from app.people.imports import services
+from app.people.imports.forms import MappingForm, UploadForm
+from app.people.imports.parsing import FIELD_LABELS, MAX_UPLOAD_BYTES, ImportFileError
 from app.tenancy import get_or_404
 
 # The multipart envelope and the CSRF field around a 20 MB file.
@@ -38,7 +39,7 @@ def member_import():
         if len(data) > MAX_UPLOAD_BYTES:
             abort(413)
         try:
-            imp = import_services.create_draft(current_user.church, current_user.id, upload.filename or "", data)
+            imp = services.create_draft(current_user.church, current_user.id, upload.filename or "", data)
         except ImportFileError as exc:
             form.file.errors.append(str(exc))
         else:
@@ -46,7 +47,7 @@ def member_import():
             return redirect(url_for("people.import_detail", import_id=imp.id), code=303)
     if form.errors:
         status = 422
-    imports = import_services.recent_imports(current_user.church_id)
+    imports = services.recent_imports(current_user.church_id)
     return render_template("people/import_upload.html", form=form, imports=imports), status
 
 
@@ -58,12 +59,12 @@ def import_detail(import_id: int):
     if imp.status != "draft":
         if request.method == "POST":
             return redirect(url_for("people.import_detail", import_id=imp.id), code=303)
-        return render_template("people/import_progress.html", imp=imp, counts=import_services.live_counts(imp))
+        return render_template("people/import_progress.html", imp=imp, counts=services.live_counts(imp))
     form = MappingForm(imp.headers, imp.mapping)
     if form.validate_on_submit():
-        import_services.start(imp, form.chosen_mapping(), form.mode.data == "update")
+        services.start(imp, form.chosen_mapping(), form.mode.data == "update")
         return redirect(url_for("people.import_detail", import_id=imp.id), code=303)
-    rows = import_services.preview(imp)
+    rows = services.preview(imp)
     status = 422 if form.errors else 200
     context = {"imp": imp, "form": form, "rows": rows, "labels": FIELD_LABELS}
     return render_template("people/import_preview.html", **context), status
@@ -74,7 +75,7 @@ def import_detail(import_id: int):
 def import_progress(import_id: int):
     """The progress bar; it polls itself every second until the job has finished."""
     imp = get_or_404(MemberImport, import_id)
-    context = {"imp": imp, "counts": import_services.live_counts(imp)}
+    context = {"imp": imp, "counts": services.live_counts(imp)}
     return render("people/import_progress.html", "people/_import_progress.html", **context)
 
 
@@ -84,7 +85,7 @@ def import_retry(import_id: int):
     """Queue a failed import again; the job starts from the stored file."""
     imp = get_or_404(MemberImport, import_id)
     if imp.status == "failed":
-        import_services.start(imp, imp.mapping, imp.update_existing)
+        services.start(imp, imp.mapping, imp.update_existing)
         flash("The import was queued again.", "info")
     return redirect(url_for("people.import_detail", import_id=imp.id), code=303)
 
@@ -96,7 +97,7 @@ def import_failures(import_id: int):
     imp = get_or_404(MemberImport, import_id)
     if imp.status != "done":
         abort(404)
-    body = import_services.failures_csv(imp)
+    body = services.failures_csv(imp)
     name = f"import-{imp.id}-failed-rows.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     return Response("\ufeff" + body, mimetype="text/csv", headers=headers)

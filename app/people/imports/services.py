@@ -24,8 +24,8 @@ from app import cache
 from app.cache import Dep
 from app.extensions import db, rds
 from app.models import Branch, Church, MemberImport
-from app.people import import_sql as sql
-from app.people.importer import FIELD_LABELS, PREVIEW_ROWS, normalise, records, sniff
+from app.people.imports import sql
+from app.people.imports.parsing import FIELD_LABELS, PREVIEW_ROWS, normalise, records, sniff
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def start(imp: MemberImport, mapping: dict[str, int], update_existing: bool) -> 
     imp.status = "queued"
     db.session.commit()
     job = rds.queue("default").enqueue(
-        "app.people.tasks.run_import", imp.id, job_timeout=JOB_TIMEOUT, description=f"member import #{imp.id}"
+        "app.people.imports.tasks.run_import", imp.id, job_timeout=JOB_TIMEOUT, description=f"member import #{imp.id}"
     )
     imp.job_id = job.id
     db.session.commit()

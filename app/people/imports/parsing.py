@@ -2,7 +2,7 @@
 
 Pure Python with no database access, so every odd file people export from spreadsheets and
 church-management systems can be unit-tested quickly. Loading the normalised rows is
-import_services.py's job.
+services.py's job.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Keywords in inbound texts: opt-out, opt-in, help, and the church's own join keywords.
+"""Keywords in inbound texts: opt-out, opt-in, help, and the church's own join keywords (and their list).
 
 The whole message counts, trimmed and in any case ("stop", " Stop "), never a word inside a
 longer message ("please don't stop texting me" is a message, not an opt-out).
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import cache, stats
 from app.extensions import db
-from app.models import Church, ConsentEvent, Conversation, GroupMember, Keyword, Member, PhoneNumber
+from app.models import Church, ConsentEvent, Conversation, Group, GroupMember, Keyword, Member, PhoneNumber
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +136,14 @@ def join_group(church: Church, member: Member, keyword: Keyword, at: datetime) -
         cache.bump(("groups", church.id))
     if member.consent_at is None and member.opted_out_at is None:
         member.consent_source, member.consent_at = "keyword", at
+
+
+def church_keywords(church_id: int) -> list[tuple[Keyword, str | None]]:
+    """The church's join keywords in word order, each with its group's name (None without a group)."""
+    rows = db.session.execute(
+        select(Keyword, Group.name)
+        .outerjoin(Group, Group.id == Keyword.group_id)
+        .where(Keyword.church_id == church_id)
+        .order_by(Keyword.word)
+    ).all()
+    return [(k, name) for k, name in rows]

@@ -1,4 +1,4 @@
-"""Background jobs for the people domain (run by the RQ worker on the default queue)."""
+"""Background jobs of member imports (run by the RQ worker: the import on default, the sweep on low)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.extensions import db
 from app.models import MemberImport
-from app.people import import_services
+from app.people.imports import services
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def run_import(import_id: int) -> dict[str, int] | None:
     A crash rolls everything back and marks the import failed with the reason; running the
     job again (the page's "Try again") starts from the stored file and is idempotent.
     """
-    imp = import_services.load_with_content(import_id)
+    imp = services.load_with_content(import_id)
     if imp is None:
         log.warning("member import %s no longer exists", import_id)
         return None
@@ -28,9 +28,9 @@ def run_import(import_id: int) -> dict[str, int] | None:
     imp.started_at = datetime.now(UTC)
     imp.error = None
     db.session.commit()
-    import_services.write_progress(import_id, "reading")
+    services.write_progress(import_id, "reading")
     try:
-        import_services.execute(db.session, imp, report=lambda *a: import_services.write_progress(import_id, *a))
+        services.execute(db.session, imp, report=lambda *a: services.write_progress(import_id, *a))
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
@@ -67,8 +67,8 @@ def sweep_imports() -> dict[str, int]:
     A worker killed mid-import (deploy, out of memory) leaves its import "running" with its
     transaction rolled back; marking it failed lets the page stop polling and offer "Try again".
     """
-    stuck_after = timedelta(seconds=import_services.JOB_TIMEOUT + 300)
-    result = import_services.sweep(
+    stuck_after = timedelta(seconds=services.JOB_TIMEOUT + 300)
+    result = services.sweep(
         stuck_before=datetime.now(UTC) - stuck_after,
         drafts_before=datetime.now(UTC) - timedelta(days=2),
         files_before=datetime.now(UTC) - timedelta(days=30),

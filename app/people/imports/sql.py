@@ -1,4 +1,4 @@
-"""The set-based statements of a member import, run in one transaction by import_services.
+"""The set-based statements of a member import, run in one transaction by services.py.
 
 COPY fills import_rows; one upsert writes members and records which rows it applied in
 import_applied; then groups, memberships and consent ledger rows follow from those two tables.

@@ -1,0 +1,31 @@
+"""Deleting from a page: ask first (a GET that shows "are you sure?"), then delete on the POST.
+
+The confirmation is a page of its own, not a script dialog, so it works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+
+
+def ask_then_delete(
+    delete: Callable[[], object], *, message: str, done: str, template: str, **context
+) -> ResponseReturnValue:
+    """GET renders the `template` that asks; POST calls `delete`, then `deleted(message, done)`."""
+    if request.method == "POST":
+        delete()
+        return deleted(message, done)
+    return render_template(template, **context)
+
+
+def deleted(message: str, done: str) -> Response:
+    """Commit what was just deleted, flash `message` and redirect to `done` (the list it was on)."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(done)
