@@ -27,11 +27,10 @@ from app.broadcasts.sending import (  # noqa: F401 - re-exported: callers and te
     BatchContext,
     Claimed,
     _send_rows,
-    circuit_breaker,
-    rate_limiter,
 )
 from app.broadcasts.services import ACTIVE_TTL, BATCH_SIZE, SEND_JOB_TIMEOUT, SEND_QUEUE, active_key
 from app.delivery.engine import Outcome, finish_broadcasts, reap_stale_claims, write_outcomes
+from app.delivery.guards import circuit_breaker
 from app.extensions import db, rds
 from app.models import Church
 

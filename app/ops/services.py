@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from app.delivery.guards import circuit_breaker
 from app.extensions import db, rds
 from app.models import DeadLetter
 
@@ -132,8 +133,6 @@ def replay_pending(church_id: int | None = None) -> list[tuple[int, str]]:
 
 def circuit_state() -> dict[str, Any]:
     """The provider circuit breaker as every worker sees it."""
-    from app.broadcasts.tasks import circuit_breaker
-
     return circuit_breaker().state()
 
 

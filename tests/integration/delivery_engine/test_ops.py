@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec
+from app.delivery.guards import circuit_breaker
 from app.models import DeadLetter
 
 
@@ -26,7 +27,7 @@ def test_ops_page_shows_circuit_and_queues(client, login_as):
 
 
 def test_health_ready_reports_an_open_circuit_without_failing(client, db):
-    breaker = tasks.circuit_breaker()
+    breaker = circuit_breaker()
     for _ in range(5):
         breaker.record_failure()
     response = client.get("/health/ready")
