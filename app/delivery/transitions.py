@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from app import stats
-from app.billing import allowance
 from app.extensions import db
+from app.usage import record_usage
 
 # Recipient status -> the broadcasts column counting rows currently in it.
 COUNTERS = {
@@ -100,7 +100,7 @@ def _record_stats(transitions: list[Transition], *, from_worker: bool) -> None:
     days = _church_days(per_church)
     for church_id, counts in per_church.items():
         stats.bump(church_id, days[church_id], **counts)  # type: ignore[arg-type]
-        allowance.record_usage(church_id, counts.get("segments", 0))
+        record_usage(church_id, counts.get("segments", 0))
 
 
 def _transitions(rows) -> list[Transition]:

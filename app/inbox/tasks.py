@@ -25,7 +25,6 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from app import stats
-from app.billing import allowance
 from app.delivery import OptedOut, Provider, ProviderError, TransientError, make_provider
 from app.delivery.engine import record_provider_opt_outs
 from app.delivery.guards import circuit_breaker, rate_limiter
@@ -35,6 +34,7 @@ from app.inbox import live
 from app.inbox.services import sending_number
 from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
 from app.security.masking import mask_phone
+from app.usage import record_usage
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def send_message(message_id: int) -> str:
     message.provider_message_id = result.provider_message_id
     day = stats.church_day(tz)
     stats.bump(church_id, day, sent=1, segments=result.parts)
-    allowance.record_usage(church_id, result.parts)
+    record_usage(church_id, result.parts)
     live.note_change(church_id, message.conversation_id)
     db.session.commit()
     return message.status
