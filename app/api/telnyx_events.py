@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from app.delivery import engine
+from app.delivery import statuses
 from app.extensions import db, rds
 from app.models import WebhookEvent
 
@@ -52,8 +52,8 @@ class RetryLater(Exception):
 
 def handle_status(payload: dict[str, Any], event: WebhookEvent) -> None:
     """message.sent / message.finalized for one event (the drain applies them in bulk)."""
-    update = engine.status_update_from_event(event.event_type, payload)
-    if update is not None and update.provider_message_id not in engine.apply_statuses([update]):
+    update = statuses.status_update_from_event(event.event_type, payload)
+    if update is not None and update.provider_message_id not in statuses.apply_statuses([update]):
         raise RetryLater("unknown message id")
 
 
@@ -129,8 +129,8 @@ def process_batch(limit: int = BATCH_SIZE) -> int:
     retry: dict[int, str] = {}
     status_events = [e for e in events if e.event_type in STATUS_TYPES and HANDLERS.get(e.event_type) is handle_status]
     if status_events:
-        updates = {e.id: engine.status_update_from_event(e.event_type, _payload(e)) for e in status_events}
-        matched = engine.apply_statuses([u for u in updates.values() if u is not None])
+        updates = {e.id: statuses.status_update_from_event(e.event_type, _payload(e)) for e in status_events}
+        matched = statuses.apply_statuses([u for u in updates.values() if u is not None])
         for e in status_events:
             u = updates[e.id]
             if u is None or u.provider_message_id in matched:

@@ -67,7 +67,7 @@ class BatchContext:
     paused: threading.Event = field(default_factory=threading.Event)
 
 
-def _send_rows(ctx: BatchContext, rows: list[Claimed], circuit: CircuitBreaker) -> str:
+def send_rows(ctx: BatchContext, rows: list[Claimed], circuit: CircuitBreaker) -> str:
     """Send claimed rows through the pool; write results as they come, in bulk statements."""
     collector = _Collector(ctx)
     for r in rows:

@@ -19,15 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from app.billing import allowance
-from app.broadcasts.sending import (  # noqa: F401 - re-exported: callers and tests import them from here
-    FLUSH_EVERY,
-    FLUSH_SECONDS,
-    MAX_RATE_LIMIT_WAITS,
-    THREADS,
-    BatchContext,
-    Claimed,
-    _send_rows,
-)
+from app.broadcasts.sending import BatchContext, Claimed, send_rows
 from app.broadcasts.services import ACTIVE_TTL, BATCH_SIZE, SEND_JOB_TIMEOUT, SEND_QUEUE, active_key
 from app.delivery.engine import Outcome, finish_broadcasts, reap_stale_claims, write_outcomes
 from app.delivery.guards import circuit_breaker
@@ -145,7 +137,7 @@ def send_batch(broadcast_id: int, batch_no: int = 0, limit: int = BATCH_SIZE) ->
     if reason:
         _pause_for(ctx, rows, reason)
         return "paused: " + reason
-    summary = _send_rows(ctx, rows, circuit)
+    summary = send_rows(ctx, rows, circuit)
     finish_broadcasts([broadcast_id])
     db.session.commit()
     if ctx.paused.is_set():

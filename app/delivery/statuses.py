@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from app.delivery.transitions import RANK_SQL, _counter_deltas, _record_stats, _transitions, bump_counters
+from app.delivery.transitions import RANK_SQL, bump_counters, counter_deltas, record_stats, transitions_from_rows
 from app.extensions import db
 from app.inbox import live
 
@@ -163,9 +163,9 @@ def apply_statuses(updates: list[StatusUpdate]) -> set[str]:
         ),
         params,
     ).all()
-    transitions = _transitions(rows)
-    bump_counters(_counter_deltas(transitions))
-    _record_stats(transitions, from_worker=False)
+    transitions = transitions_from_rows(rows)
+    bump_counters(counter_deltas(transitions))
+    record_stats(transitions, from_worker=False)
     _apply_to_conversations(params)
     return matched
 
