@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from app.dead_letters import replay_pending
 from app.extensions import db
 from app.models import Church, User
 
@@ -101,8 +102,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--church", "church_id", type=int, default=None, help="Only this church's dead letters.")
     def replay_dead_letters_command(church_id: int | None) -> None:
         """Replay every dead letter not replayed yet (sends only what never reached the provider)."""
-        from app.ops.services import replay_pending
-
         results = replay_pending(church_id)
         for letter_id, outcome in results:
             click.echo(f"dead letter {letter_id}: {outcome}")

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from app.dead_letters import add_dead_letter
 from app.delivery import statuses
 from app.extensions import db, rds
 from app.models import WebhookEvent
@@ -180,8 +181,6 @@ def _finish(events: list[WebhookEvent], done: list[int], retry: dict[int, str]) 
         {"ids": list(retry), "errors": list(retry.values()), "parks": [i in parked for i in retry]},
     )
     if parked:
-        from app.ops.services import add_dead_letter
-
         for i in parked:
             e = by_id[i]
             add_dead_letter(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from app.broadcasts import merge
+from app.dead_letters import add_dead_letter
 from app.delivery import OptedOut, PermanentError, ProviderError, RateLimited, TransientError, make_provider
 from app.delivery.circuit import CircuitBreaker
 from app.delivery.engine import Outcome, write_outcomes
@@ -152,8 +153,6 @@ class _Collector:
 
 
 def _write(ctx: BatchContext, outcomes: list[Outcome]) -> None:
-    from app.ops.services import add_dead_letter
-
     write_outcomes(outcomes, from_number=ctx.from_number)
     dead = [o for o in outcomes if o.dead]
     if dead:

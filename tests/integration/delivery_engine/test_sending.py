@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec, audience_counts
 from app.broadcasts.services import BATCH_SIZE, broadcast_progress, cancel_broadcast
+from app.dead_letters import replay_dead_letter
 from app.delivery.guards import circuit_breaker
 from app.errors import ValidationError
 from app.extensions import rds
 from app.models import BroadcastRecipient, ConsentEvent, DeadLetter, Member
-from app.ops.services import replay_dead_letter
 
 
 def recipients(db, broadcast):
