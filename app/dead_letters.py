@@ -36,7 +36,7 @@ BROADCAST_KINDS = ("broadcast_recipients", "broadcast_batch", "broadcast_paused"
 # stores them, so replaying imports no domain package.
 REPLAY_JOBS = {
     **dict.fromkeys(BROADCAST_KINDS, ("app.broadcasts.tasks.resume_broadcast", "default")),
-    "webhook_event": ("app.api.telnyx_events.sweep", "high"),
+    "webhook_event": ("app.webhook_processor.sweep", "high"),
 }
 
 

@@ -6,7 +6,6 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.api.telnyx_events import backlog
 from app.auth.decorators import ADMINS, role_required
 from app.dead_letters import KINDS, replay_dead_letter
 from app.extensions import db
@@ -14,6 +13,7 @@ from app.htmx import is_fragment_request, render
 from app.models import DeadLetter
 from app.ops import bp, services
 from app.tenancy import get_or_404, scoped
+from app.webhook_processor import backlog
 
 PAGE_SIZE = 50
 
