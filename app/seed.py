@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app.cli import get_or_create_church, upsert_user
 from app.extensions import db
 from app.models import (
     Branch,
@@ -24,6 +23,7 @@ from app.models import (
     Member,
     PhoneNumber,
 )
+from app.provisioning import get_or_create_church, upsert_user
 
 DEMO_PASSWORD = "koinonia-demo"
 FIRST = [
