@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Church
+from app.models import Church, Subscription
 from app.usage import segments_used
 
 # Plans and their monthly segment allowances. Stripe price ids come from STRIPE_PRICE_IDS.
@@ -71,8 +72,6 @@ def check_for_page(church: Church) -> Allowance:
 
     Only for display; anything that decides whether to send calls check() for a fresh read.
     """
-    from flask import g, has_request_context
-
     if not has_request_context():
         return check(church)
     cached = g.get("_koinonia_allowance")
@@ -94,8 +93,6 @@ def sending_blocked_reason(church: Church, now: datetime | None = None, subscrip
     A subscription that has been past due for longer than the grace period blocks new
     broadcasts; replies in the inbox keep working.
     """
-    from app.models import Subscription
-
     sub = (
         subscription
         if subscription is not _UNSET
