@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import click
 from flask import Flask
 from sqlalchemy import select
 
+from app.dead_letters import replay_pending
 from app.extensions import db
-from app.models import Church, User
-
-
-def slugify(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "church"
-
-
-def get_or_create_church(name: str, timezone: str = "America/Chicago") -> Church:
-    slug = slugify(name)
-    church = db.session.scalar(select(Church).where(Church.slug == slug))
-    if church is None:
-        church = Church(name=name, slug=slug, timezone=timezone)
-        db.session.add(church)
-        db.session.flush()
-    return church
-
-
-def upsert_user(church: Church, email: str, password: str, role: str, name: str | None = None) -> User:
-    """Create the user, or bring an existing one (same email) in line with the arguments."""
-    from app.auth.services import find_user_by_email, hash_password, verify_password
-
-    user = find_user_by_email(email)
-    if user is None:
-        user = User(church_id=church.id, email=email.lower(), role=role, name=name)
-        user.password_hash = hash_password(password)
-        db.session.add(user)
-    elif user.church_id != church.id:
-        raise click.ClickException(f"{email} already belongs to another church")
-    else:
-        user.role = role
-        if not verify_password(user.password_hash, password):
-            user.password_hash = hash_password(password)
-    db.session.flush()
-    return user
+from app.models import Church
+from app.provisioning import get_or_create_church, upsert_user
+from app.seed import seed_demo
+from app.stats import rebuild
 
 
 def register_cli(app: Flask) -> None:
@@ -91,8 +61,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--members", "member_count", default=60, show_default=True, type=click.IntRange(0, 8999))
     def seed_demo_command(member_count: int) -> None:
         """Create the demo churches, users, groups and members (idempotent)."""
-        from app.seed import seed_demo
-
         summary = seed_demo(member_count)
         db.session.commit()
         click.echo(summary)
@@ -101,8 +69,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--church", "church_id", type=int, default=None, help="Only this church's dead letters.")
     def replay_dead_letters_command(church_id: int | None) -> None:
         """Replay every dead letter not replayed yet (sends only what never reached the provider)."""
-        from app.ops.services import replay_pending
-
         results = replay_pending(church_id)
         for letter_id, outcome in results:
             click.echo(f"dead letter {letter_id}: {outcome}")
@@ -112,8 +78,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--church", "church_id", type=int, default=None, help="One church's id (default: every church).")
     def rebuild_stats_command(church_id: int | None) -> None:
         """Recompute daily_stats and member counts from the raw rows (one transaction per church)."""
-        from app.stats import rebuild
-
         ids = [church_id] if church_id else db.session.scalars(select(Church.id).order_by(Church.id)).all()
         for cid in ids:
             days = rebuild(cid)

@@ -13,6 +13,13 @@ log = logging.getLogger(__name__)
 JSON_PREFIXES = ("/health", "/webhooks/", "/api/", "/metrics")
 
 
+class RetryLater(Exception):
+    """Raised by a webhook handler when its event cannot be applied yet (e.g. the message is unknown).
+
+    The webhook processor (app.webhook_processor) catches it and tries the event again later.
+    """
+
+
 class AppError(Exception):
     """Base of errors we raise on purpose; each carries an HTTP status and a stable code."""
 

@@ -18,6 +18,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, text
 
+from app import webhook_processor
+from app.extensions import db, rds
+
 log = logging.getLogger(__name__)
 
 REQUESTS = Counter("koinonia_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
@@ -36,8 +39,6 @@ class StateCollector:
         self.app = app
 
     def collect(self):
-        from app.extensions import db, rds
-
         with self.app.app_context():
             depth = GaugeMetricFamily("koinonia_queue_depth", "Jobs waiting per RQ queue", labels=["queue"])
             try:
@@ -53,14 +54,9 @@ class StateCollector:
                 "koinonia_messages_today", "Messages counted today, all churches", labels=["kind"]
             )
             try:
-                row = db.session.execute(
-                    text(
-                        "SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0) "
-                        "FROM webhook_events WHERE processed_at IS NULL"
-                    )
-                ).one()
-                backlog.add_metric([], row[0])
-                lag.add_metric([], float(row[1]))
+                pending = webhook_processor.backlog()
+                backlog.add_metric([], pending["pending"])
+                lag.add_metric([], pending["oldest_seconds"])
                 totals = db.session.execute(
                     text(
                         "SELECT coalesce(sum(sent),0), coalesce(sum(delivered),0), coalesce(sum(failed),0), "

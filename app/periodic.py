@@ -33,7 +33,7 @@ PERIODIC: list[Periodic] = [
     Periodic("app.broadcasts.tasks.start_due_broadcasts", every=15, queue="default"),
     Periodic("app.broadcasts.tasks.reap_stale_claims_job", every=60),
     Periodic("app.broadcasts.tasks.resume_stalled_broadcasts", every=60),
-    Periodic("app.api.telnyx_events.sweep", every=5, queue="high", timeout=120),
+    Periodic("app.webhook_processor.sweep", every=5, queue="high", timeout=120),
     # Inbox replies left "sending" by a lost job or a worker killed mid-send.
     Periodic("app.inbox.tasks.sweep_replies", every=60),
     # Member imports: fail those whose worker died, drop stale drafts, free old uploaded files.

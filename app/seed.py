@@ -6,11 +6,11 @@ Idempotent: running it again changes nothing that already exists.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from random import Random
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app.cli import get_or_create_church, upsert_user
 from app.extensions import db
 from app.models import (
     Branch,
@@ -18,12 +18,15 @@ from app.models import (
     ConsentEvent,
     Conversation,
     ConversationMessage,
+    DailyStat,
     Group,
     GroupLeader,
     GroupMember,
     Member,
     PhoneNumber,
 )
+from app.provisioning import get_or_create_church, upsert_user
+from app.stats import church_day
 
 DEMO_PASSWORD = "koinonia-demo"
 FIRST = [
@@ -185,11 +188,6 @@ def _stats_history(church: Church, days: int = 90) -> None:
     replies and opt-outs follow. Only written when the church has no history yet, so a real
     church's figures are never touched (`flask rebuild-stats` recomputes from real rows).
     """
-    from random import Random
-
-    from app.models import DailyStat
-    from app.stats import church_day
-
     today = church_day(church.timezone)
     if db.session.scalar(select(func.count()).select_from(DailyStat).where(DailyStat.church_id == church.id)):
         return

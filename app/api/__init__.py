@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from app.api import health, metrics, stripe_webhooks, webhooks  # noqa: E402,F401
+from app.api import health_routes, metrics_routes, stripe_routes, telnyx_routes  # noqa: E402,F401

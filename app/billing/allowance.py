@@ -2,19 +2,20 @@
 
 The composer asks `check(church, segments)` before a broadcast is created, the worker asks
 again before each batch, and the worker records what the provider accepted with
-`record_usage(church_id, segments)` (one upsert per batch into `usage_periods`).
+`app.usage.record_usage(church_id, segments)` (one upsert per batch into `usage_periods`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from flask import g, has_request_context
+from sqlalchemy import select
 
-from app import cache
 from app.extensions import db
-from app.models import Church, UsagePeriod
+from app.models import Church, Subscription
+from app.usage import segments_used
 
 # Plans and their monthly segment allowances. Stripe price ids come from STRIPE_PRICE_IDS.
 PLANS: dict[str, dict] = {
@@ -61,22 +62,6 @@ def monthly_allowance(church: Church) -> int:
     return PLANS.get(church.plan, PLANS[DEFAULT_PLAN])["segments"]
 
 
-def period_bounds(today: date | None = None) -> tuple[date, date]:
-    """The billing period containing `today`: the calendar month (UTC), end exclusive."""
-    today = today or datetime.now(UTC).date()
-    start = today.replace(day=1)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return start, end
-
-
-def segments_used(church_id: int, today: date | None = None) -> int:
-    start, _ = period_bounds(today)
-    used = db.session.scalar(
-        select(UsagePeriod.segments_used).where(UsagePeriod.church_id == church_id, UsagePeriod.period_start == start)
-    )
-    return used or 0
-
-
 def check(church: Church, segments: int = 0) -> Allowance:
     """The church's allowance this period, and whether `segments` more still fit."""
     return Allowance(allowance=monthly_allowance(church), used=segments_used(church.id), requested=segments)
@@ -87,8 +72,6 @@ def check_for_page(church: Church) -> Allowance:
 
     Only for display; anything that decides whether to send calls check() for a fresh read.
     """
-    from flask import g, has_request_context
-
     if not has_request_context():
         return check(church)
     cached = g.get("_koinonia_allowance")
@@ -96,23 +79,6 @@ def check_for_page(church: Church) -> Allowance:
         cached = (church.id, check(church))
         g._koinonia_allowance = cached
     return cached[1]
-
-
-def record_usage(church_id: int, segments: int, today: date | None = None) -> None:
-    """Add segments accepted by the provider to this period's usage (one upsert)."""
-    if segments <= 0:
-        return
-    start, end = period_bounds(today)
-    db.session.execute(
-        text(
-            "INSERT INTO usage_periods (church_id, period_start, period_end, segments_used) "
-            "VALUES (:church_id, :start, :end, :n) "
-            "ON CONFLICT (church_id, period_start) DO UPDATE "
-            "SET segments_used = usage_periods.segments_used + excluded.segments_used"
-        ),
-        {"church_id": church_id, "start": start, "end": end, "n": segments},
-    )
-    cache.bump(("billing", church_id))
 
 
 PAST_DUE_GRACE_DAYS = 7
@@ -127,8 +93,6 @@ def sending_blocked_reason(church: Church, now: datetime | None = None, subscrip
     A subscription that has been past due for longer than the grace period blocks new
     broadcasts; replies in the inbox keep working.
     """
-    from app.models import Subscription
-
     sub = (
         subscription
         if subscription is not _UNSET

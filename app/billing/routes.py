@@ -13,6 +13,7 @@ from app.auth.decorators import OWNERS, role_required
 from app.billing import allowance, bp, services, stripe_api
 from app.billing.plans import all_plans, get_plan
 from app.errors import AppError
+from app.usage import period_bounds
 
 RETURN_MESSAGES = {
     ("checkout", "success"): (
@@ -54,7 +55,7 @@ def index():
                 message = ("success", f"Thank you! The {get_plan(church.plan).name} plan is now active.")
             flash(message[1], message[0])
             return redirect("/billing")
-    period = allowance.period_bounds()
+    period = period_bounds()
     page = render_template(
         "billing/page.html",
         church=church,

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from app.broadcasts import merge
+from app.dead_letters import add_dead_letter
 from app.delivery import OptedOut, PermanentError, ProviderError, RateLimited, TransientError, make_provider
 from app.delivery.circuit import CircuitBreaker
 from app.delivery.engine import Outcome, write_outcomes
-from app.delivery.ratelimit import NumberRateLimiter
+from app.delivery.guards import rate_limiter
 from app.delivery.retry import retry_delay, should_retry
-from app.extensions import db, rds
+from app.extensions import db
 from app.models import Church
 from app.security.masking import mask_phone
 
@@ -36,30 +37,6 @@ THREADS = 16
 FLUSH_EVERY = 100  # results written per statement at most...
 FLUSH_SECONDS = 0.5  # ...or this often, so status webhooks find their provider ids quickly
 MAX_RATE_LIMIT_WAITS = 5
-
-# -- shared infrastructure --------------------------------------------------------------------
-
-
-def circuit_breaker() -> CircuitBreaker:
-    """The provider circuit shared by every worker (5 failures in 60 s open it for 30 s)."""
-    return CircuitBreaker(rds.client, "telnyx", threshold=5, window=60, cooldown=30)
-
-
-def _rates() -> dict[str, int]:
-    raw = current_app.config.get("SMS_RATES") or os.environ.get("SMS_RATES", "")
-    if isinstance(raw, dict):
-        return {k: int(v) for k, v in raw.items()}
-    rates: dict[str, int] = {}
-    for item in filter(None, (p.strip() for p in str(raw).split(","))):
-        name, _, value = item.partition("=")
-        if value.strip().isdigit():
-            rates[name.strip()] = int(value)
-    return rates
-
-
-def rate_limiter() -> NumberRateLimiter:
-    """Per-sending-number limiter on the app's Redis; SMS_RATES overrides per number type."""
-    return NumberRateLimiter(current_app.config["REDIS_URL"], _rates())
 
 
 def _threads() -> int:
@@ -91,7 +68,7 @@ class BatchContext:
     paused: threading.Event = field(default_factory=threading.Event)
 
 
-def _send_rows(ctx: BatchContext, rows: list[Claimed], circuit: CircuitBreaker) -> str:
+def send_rows(ctx: BatchContext, rows: list[Claimed], circuit: CircuitBreaker) -> str:
     """Send claimed rows through the pool; write results as they come, in bulk statements."""
     collector = _Collector(ctx)
     for r in rows:
@@ -176,8 +153,6 @@ class _Collector:
 
 
 def _write(ctx: BatchContext, outcomes: list[Outcome]) -> None:
-    from app.ops.services import add_dead_letter
-
     write_outcomes(outcomes, from_number=ctx.from_number)
     dead = [o for o in outcomes if o.dead]
     if dead:

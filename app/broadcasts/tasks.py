@@ -20,19 +20,12 @@ from sqlalchemy import text
 
 from app import cache
 from app.billing import allowance
-from app.broadcasts.sending import (  # noqa: F401 - re-exported: callers and tests import them from here
-    FLUSH_EVERY,
-    FLUSH_SECONDS,
-    MAX_RATE_LIMIT_WAITS,
-    THREADS,
-    BatchContext,
-    Claimed,
-    _send_rows,
-    circuit_breaker,
-    rate_limiter,
-)
+from app.broadcasts import services
+from app.broadcasts.sending import BatchContext, Claimed, send_rows
 from app.broadcasts.services import ACTIVE_TTL, BATCH_SIZE, SEND_JOB_TIMEOUT, SEND_QUEUE, active_key
+from app.dead_letters import add_dead_letter
 from app.delivery.engine import Outcome, finish_broadcasts, reap_stale_claims, write_outcomes
+from app.delivery.guards import circuit_breaker
 from app.extensions import db, rds
 from app.models import Church
 
@@ -147,7 +140,7 @@ def send_batch(broadcast_id: int, batch_no: int = 0, limit: int = BATCH_SIZE) ->
     if reason:
         _pause_for(ctx, rows, reason)
         return "paused: " + reason
-    summary = _send_rows(ctx, rows, circuit)
+    summary = send_rows(ctx, rows, circuit)
     finish_broadcasts([broadcast_id])
     db.session.commit()
     if ctx.paused.is_set():
@@ -157,8 +150,6 @@ def send_batch(broadcast_id: int, batch_no: int = 0, limit: int = BATCH_SIZE) ->
 
 def _pause_for(ctx: BatchContext, rows: list[Claimed], reason: str) -> None:
     """Out of allowance (or billing blocked): give the rows back and pause, visibly, on /ops."""
-    from app.ops.services import add_dead_letter
-
     write_outcomes([Outcome(r.id, "queued") for r in rows])
     db.session.execute(
         text("UPDATE broadcasts SET status = 'paused' WHERE id = :b AND status = 'sending'"), {"b": ctx.broadcast_id}
@@ -178,8 +169,6 @@ def on_batch_failure(job, connection, exc_type, exc_value, tb) -> None:
     """RQ failure callback: when a batch job's retries are spent, keep it as a dead letter."""
     if job.retries_left:
         return
-    from app.ops.services import add_dead_letter
-
     try:
         db.session.rollback()
         broadcast_id = int(job.args[0])
@@ -206,13 +195,14 @@ def reap_stale_claims_job() -> int:
 
 def start_due_broadcasts() -> int:
     """Periodic: start scheduled broadcasts whose time has come."""
-    from app.broadcasts.services import start_due_broadcasts as start
-
-    return start()
+    return services.start_due_broadcasts()
 
 
 def resume_stalled_broadcasts() -> int:
     """Periodic: re-enqueue sending broadcasts whose jobs were lost (Redis flushed or down)."""
-    from app.broadcasts.services import resume_stalled_broadcasts as resume
+    return services.resume_stalled_broadcasts()
 
-    return resume()
+
+def resume_broadcast(broadcast_id: int, queued: int) -> int:
+    """Job: enqueue batches for rows a dead-letter replay put back in the queue (app.dead_letters)."""
+    return services.enqueue_batches(broadcast_id, queued)

@@ -34,8 +34,8 @@ themselves, in the same transaction. These are all of them:
     app/broadcasts/services.py         broadcasts created, started, cancelled, paused, resumed
     app/broadcasts/tasks.py            a broadcast paused by its worker
     app/broadcasts/schedules.py        schedules' next runs
-    app/ops/services.py                recipients retried from /ops
-    app/billing/allowance.py           usage periods: ("billing")
+    app/dead_letters.py                recipients retried from /ops
+    app/usage.py                       usage periods: ("billing")
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ when a worker's write-back, a reaper and webhooks race for the same rows.
 
 Statuses only move forward: queued < sending = unknown < sent < delivered = failed = skipped.
 Provider statuses live in app.delivery.statuses and the transition bookkeeping in
-app.delivery.transitions; both are re-exported here, where callers have always found them.
+app.delivery.transitions; import each name from the module that defines it.
 """
 
 from __future__ import annotations
@@ -23,21 +23,13 @@ from sqlalchemy import text
 from app import stats
 from app.cache import bump
 from app.cache.registry import members_changed
-from app.delivery.statuses import (  # noqa: F401 - re-exported: webhooks, the inbox and tests import them from here
-    FINAL_STATUS,
-    StatusUpdate,
-    apply_statuses,
-    status_update_from_event,
-)
-from app.delivery.transitions import (  # noqa: F401 - re-exported
-    COUNTERS,
-    RANK_SQL,
+from app.delivery.transitions import (
     Transition,
-    _church_days,
-    _counter_deltas,
-    _record_stats,
-    _transitions,
     bump_counters,
+    church_days,
+    counter_deltas,
+    record_stats,
+    transitions_from_rows,
 )
 from app.extensions import db
 
@@ -102,9 +94,9 @@ def write_outcomes(outcomes: list[Outcome], *, from_number: str | None = None) -
             "costs": [o.cost for o in outcomes],
         },
     ).all()
-    transitions = _transitions(rows)
-    bump_counters(_counter_deltas(transitions))
-    _record_stats(transitions, from_worker=True)
+    transitions = transitions_from_rows(rows)
+    bump_counters(counter_deltas(transitions))
+    record_stats(transitions, from_worker=True)
     blocked = [o.opted_out_member_id for o in outcomes if o.opted_out_member_id]
     if blocked:
         record_provider_opt_outs(blocked, from_number)
@@ -141,7 +133,7 @@ def record_provider_opt_outs(member_ids: list[int], from_number: str | None) -> 
         },
     )
     per_church = Counter(r[1] for r in rows)
-    days = _church_days(per_church)
+    days = church_days(per_church)
     for church_id, n in per_church.items():
         stats.bump(church_id, days[church_id], opt_outs=n)  # type: ignore[arg-type]
     return len(rows)
@@ -161,8 +153,8 @@ def reap_stale_claims(older_than_seconds: int = 300) -> int:
         ),
         {"age": older_than_seconds},
     ).all()
-    transitions = _transitions(rows)
-    bump_counters(_counter_deltas(transitions))
+    transitions = transitions_from_rows(rows)
+    bump_counters(counter_deltas(transitions))
     finish_broadcasts({t.broadcast_id for t in transitions})
     db.session.commit()
     if rows:

@@ -13,8 +13,10 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from app import cache
-from app.delivery.transitions import RANK_SQL, _counter_deltas, _record_stats, _transitions, bump_counters
+from app.delivery.transitions import RANK_SQL, bump_counters, counter_deltas, record_stats, transitions_from_rows
+from app.errors import RetryLater
 from app.extensions import db
+from app.models import WebhookEvent
 
 # Telnyx `to[].status` in message.finalized -> our terminal status.
 FINAL_STATUS = {
@@ -84,6 +86,13 @@ def status_update_from_event(event_type: str, payload: dict) -> StatusUpdate | N
         to=to.get("phone_number"),
         from_=(payload.get("from") or {}).get("phone_number") if isinstance(payload.get("from"), dict) else None,
     )
+
+
+def handle_status(payload: dict, event: WebhookEvent) -> None:
+    """One message.sent / message.finalized event (the webhook processor applies them in bulk)."""
+    update = status_update_from_event(event.event_type, payload)
+    if update is not None and update.provider_message_id not in apply_statuses([update]):
+        raise RetryLater("unknown message id")
 
 
 def _collapse(updates: list[StatusUpdate]) -> list[StatusUpdate]:
@@ -163,9 +172,9 @@ def apply_statuses(updates: list[StatusUpdate]) -> set[str]:
         ),
         params,
     ).all()
-    transitions = _transitions(rows)
-    bump_counters(_counter_deltas(transitions))
-    _record_stats(transitions, from_worker=False)
+    transitions = transitions_from_rows(rows)
+    bump_counters(counter_deltas(transitions))
+    record_stats(transitions, from_worker=False)
     _apply_to_conversations(params)
     return matched
 

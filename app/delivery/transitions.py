@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from app import cache, stats
-from app.billing import allowance
 from app.extensions import db
+from app.usage import record_usage
 
 # Recipient status -> the broadcasts column counting rows currently in it.
 COUNTERS = {
@@ -40,7 +40,8 @@ class Transition:
     segments: int
 
 
-def _counter_deltas(transitions: Iterable[Transition]) -> dict[int, Counter[str]]:
+def counter_deltas(transitions: Iterable[Transition]) -> dict[int, Counter[str]]:
+    """Per broadcast, how each status counter moves: -1 for the status left, +1 for the one reached."""
     deltas: dict[int, Counter[str]] = defaultdict(Counter)
     for t in transitions:
         if t.was == t.now:
@@ -71,7 +72,8 @@ def bump_counters(deltas: dict[int, Counter[str]]) -> None:
     cache.bump(*{("broadcasts", church_id) for church_id in churches})
 
 
-def _church_days(church_ids: Iterable[int]) -> dict[int, object]:
+def church_days(church_ids: Iterable[int]) -> dict[int, object]:
+    """Today's date in each church's timezone (the daily_stats day), one query for all."""
     ids = sorted(set(church_ids))
     if not ids:
         return {}
@@ -79,7 +81,7 @@ def _church_days(church_ids: Iterable[int]) -> dict[int, object]:
     return {cid: stats.church_day(tz or "UTC") for cid, tz in zones}
 
 
-def _record_stats(transitions: list[Transition], *, from_worker: bool) -> None:
+def record_stats(transitions: list[Transition], *, from_worker: bool) -> None:
     """daily_stats and usage from transitions: accepted (sent), delivered, failed, segments."""
     per_church: dict[int, Counter[str]] = defaultdict(Counter)
     for t in transitions:
@@ -98,11 +100,12 @@ def _record_stats(transitions: list[Transition], *, from_worker: bool) -> None:
             c["delivered"] += 1
         elif t.now == "failed":
             c["failed"] += 1
-    days = _church_days(per_church)
+    days = church_days(per_church)
     for church_id, counts in per_church.items():
         stats.bump(church_id, days[church_id], **counts)  # type: ignore[arg-type]
-        allowance.record_usage(church_id, counts.get("segments", 0))
+        record_usage(church_id, counts.get("segments", 0))
 
 
-def _transitions(rows) -> list[Transition]:
+def transitions_from_rows(rows) -> list[Transition]:
+    """Transitions from RETURNING rows (broadcast_id, church_id, old status, new status, segments)."""
     return [Transition(r[0], r[1], r[2], r[3], int(r[4] or 1)) for r in rows]

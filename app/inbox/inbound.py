@@ -233,13 +233,3 @@ def audience_group_ids(audience: dict[str, Any]) -> list[int]:
         except (TypeError, ValueError):
             continue
     return ids
-
-
-def register() -> None:
-    """Hand message.received events to this module (the processor imports it for that)."""
-    from app.api.telnyx_events import HANDLERS
-
-    HANDLERS["message.received"] = handle_received
-
-
-register()

@@ -8,7 +8,7 @@ sweep_replies() marks such a reply "unknown" (maybe sent, never re-sent), and re
 whose job was lost before it began (certainly not sent).
 
 Replies share the sending number's rate limit and the provider circuit with broadcasts
-(app.broadcasts.sending): a reply never pushes a number over its rate, and while the circuit
+(app.delivery.guards): a reply never pushes a number over its rate, and while the circuit
 is open a reply waits (still "sending") and is tried again when it may close, instead of
 spending its tries against a provider that is down.
 """
@@ -25,14 +25,15 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from app import cache, stats
-from app.billing import allowance
 from app.delivery import OptedOut, Provider, ProviderError, TransientError, make_provider
 from app.delivery.engine import record_provider_opt_outs
+from app.delivery.guards import circuit_breaker, rate_limiter
 from app.delivery.retry import retry_delay, should_retry
 from app.extensions import db, rds
 from app.inbox.services import sending_number
 from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
 from app.security.masking import mask_phone
+from app.usage import record_usage
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,6 @@ def send_message(message_id: int) -> str:
     from_e164, to_e164 = sending_number(conversation), member.phone_e164
     if not from_e164 or not to_e164:
         return _finish(message, "failed", "no_number")
-    from app.broadcasts.sending import circuit_breaker, rate_limiter
-
     circuit = circuit_breaker()
     state = circuit.state()
     probe = state["state"] == "half_open"
@@ -122,7 +121,7 @@ def send_message(message_id: int) -> str:
     message.provider_message_id = result.provider_message_id
     day = stats.church_day(tz)
     stats.bump(church_id, day, sent=1, segments=result.parts)
-    allowance.record_usage(church_id, result.parts)
+    record_usage(church_id, result.parts)
     db.session.commit()
     return message.status
 

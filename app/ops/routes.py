@@ -6,13 +6,14 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.api.telnyx_events import backlog
 from app.auth.decorators import ADMINS, role_required
+from app.dead_letters import KINDS, replay_dead_letter
 from app.extensions import db
 from app.htmx import is_fragment_request, render
 from app.models import DeadLetter
 from app.ops import bp, services
 from app.tenancy import get_or_404, scoped
+from app.webhook_processor import backlog
 
 PAGE_SIZE = 50
 
@@ -59,7 +60,7 @@ def dead_letters():
         "ops/_dead_letter_rows.html",
         letters=rows,
         next_before=rows[-1].id if more and rows else None,
-        kinds=services.KINDS,
+        kinds=KINDS,
     )
 
 
@@ -69,12 +70,12 @@ def replay(dead_letter_id: int):
     """Replay one dead letter: only work that never reached the provider is tried again."""
     letter = get_or_404(DeadLetter, dead_letter_id)
     try:
-        outcome, ok = services.replay_dead_letter(letter), True
+        outcome, ok = replay_dead_letter(letter), True
     except (ValueError, KeyError) as exc:
         db.session.rollback()
         outcome, ok = f"This dead letter cannot be replayed: {exc}", False
     if is_fragment_request():
         letter = db.session.scalar(select(DeadLetter).where(DeadLetter.id == dead_letter_id))
-        return render("ops/_dead_letter_row.html", letter=letter, kinds=services.KINDS, outcome=outcome, ok=ok)
+        return render("ops/_dead_letter_row.html", letter=letter, kinds=KINDS, outcome=outcome, ok=ok)
     flash(outcome, "success" if ok else "error")
     return redirect(url_for("ops.dead_letters"))

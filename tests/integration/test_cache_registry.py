@@ -42,6 +42,7 @@ from app.models import (
     UsagePeriod,
     User,
 )
+from app.usage import record_usage
 from tests.integration.inbox.conftest import conversation_of, telnyx_payload
 
 CASES: dict[type, Callable[..., None]] = {}
@@ -241,7 +242,7 @@ def usage_shows_in_the_cached_banners(client, db, church, login_as):
     login_as("owner")
     page = as_another_process(client, "/")
     assert "segments are used up" not in page
-    allowance.record_usage(church.id, allowance.check_for_page(church).allowance)
+    record_usage(church.id, allowance.check_for_page(church).allowance)
     db.session.commit()
     assert "segments are used up" in as_another_process(client, "/")
 

@@ -1,4 +1,4 @@
-from app.api.health import READINESS_CHECKS
+from app.api.health_routes import READINESS_CHECKS
 
 
 def test_health_is_ok_without_io(client):

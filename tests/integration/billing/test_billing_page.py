@@ -8,6 +8,7 @@ import pytest
 
 from app.billing import allowance
 from app.models import Subscription
+from app.usage import record_usage
 
 
 @pytest.mark.parametrize("role", ["leader", "admin"])
@@ -36,7 +37,7 @@ def test_without_stripe_keys_plans_still_apply(app, client, login_as, church):
 
 def test_usage_meter_and_plans_with_stripe(fake_stripe, client, login_as, church):
     login_as("owner")
-    allowance.record_usage(church.id, 250)
+    record_usage(church.id, 250)
     page = client.get("/billing")
     body = page.get_data(as_text=True)
     assert "Stripe is not configured" not in body
@@ -49,7 +50,7 @@ def test_usage_meter_and_plans_with_stripe(fake_stripe, client, login_as, church
     [(500, None, "segments are used"), (800, "80% of this month", "used up"), (1000, "are used up", "80%")],
 )
 def test_allowance_banners_for_owners(db, client, login_as, church, used, expected, absent):
-    allowance.record_usage(church.id, used)
+    record_usage(church.id, used)
     login_as("owner")
     page = client.get("/").get_data(as_text=True)
     if expected:
@@ -58,7 +59,7 @@ def test_allowance_banners_for_owners(db, client, login_as, church, used, expect
 
 
 def test_leaders_see_no_billing_banners(db, client, login_as, church):
-    allowance.record_usage(church.id, 1000)
+    record_usage(church.id, 1000)
     login_as("leader")
     assert 'class="banner' not in client.get("/").get_data(as_text=True)
 

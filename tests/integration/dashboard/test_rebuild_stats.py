@@ -3,7 +3,7 @@
 Everything goes through the real writers: broadcasts are created with create_broadcast and sent
 by the engine's send_batch through the in-process Telnyx simulator (with STOP-blocked and
 rejected numbers among them); delivery reports and replies arrive as Telnyx-signed webhooks at
-POST /webhooks/telnyx and are applied by the webhook processor (telnyx_events.drain), which
+POST /webhooks/telnyx and are applied by the webhook processor (webhook_processor.drain), which
 hands replies to the inbox's inbound handler (STOP and START included).
 """
 
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from app.api import telnyx_events
+from app import webhook_processor
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.services import create_broadcast
@@ -130,7 +130,7 @@ def test_incremental_stats_equal_rebuilt_after_random_activity(db, client, churc
         rng.shuffle(events)
         for event in events + rng.sample(events, min(3, len(events))):  # a few duplicates
             assert post_signed(client, sim, event).status_code == 200
-        telnyx_events.drain()
+        webhook_processor.drain()
         for m in members:
             db.session.refresh(m)
 

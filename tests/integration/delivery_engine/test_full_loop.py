@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.api import telnyx_events
+from app import webhook_processor
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.services import broadcast_progress
@@ -27,7 +27,7 @@ def test_simulator_webhooks_settle_every_recipient(db, client, sim, small_group,
     for r in received + received[:3]:  # and Telnyx may deliver some twice
         response = client.post("/webhooks/telnyx", data=r.body, headers=r.headers)
         assert response.status_code == 200
-    telnyx_events.drain()
+    webhook_processor.drain()
     db.session.refresh(broadcast)
     progress = broadcast_progress(broadcast)
     assert (progress["delivered"], progress["failed"], progress["sent"]) == (4, 1, 0)

@@ -6,6 +6,9 @@ from sqlalchemy import select
 
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec
+from app.dead_letters import add_dead_letter, replay_dead_letter
+from app.delivery.guards import circuit_breaker
+from app.extensions import rds
 from app.models import DeadLetter
 
 
@@ -26,7 +29,7 @@ def test_ops_page_shows_circuit_and_queues(client, login_as):
 
 
 def test_health_ready_reports_an_open_circuit_without_failing(client, db):
-    breaker = tasks.circuit_breaker()
+    breaker = circuit_breaker()
     for _ in range(5):
         breaker.record_failure()
     response = client.get("/health/ready")
@@ -48,9 +51,20 @@ def test_dead_letter_listed_and_replayed_from_the_page(db, client, login_as, sim
 
 
 def test_another_churchs_dead_letter_is_not_found(db, client, login_as, church):
-    from app.ops.services import add_dead_letter
-
     add_dead_letter("broadcast_batch", {"broadcast_id": 1}, "boom", church_id=church.id)
     letter = db.session.scalar(select(DeadLetter))
     login_as("hope")
     assert client.post(f"/ops/dead-letters/{letter.id}/replay").status_code == 404
+
+
+def test_replay_hands_the_resumed_broadcast_to_a_send_job(db, sim, small_group, send_to):
+    broadcast = send_to(AudienceSpec(group_ids=[small_group.id]))
+    sim.add_fault("*", "server_error", times=3)
+    tasks.send_batch(broadcast.id, limit=1)
+    queue = rds.queue("default")
+    queue.empty()
+    replay_dead_letter(db.session.scalar(select(DeadLetter)))
+    [job] = queue.jobs
+    assert job.func_name == "app.broadcasts.tasks.resume_broadcast" and job.args == (broadcast.id, 5)
+    job.perform()  # a worker would have taken it off the queue first
+    assert [(j.func_name, j.args) for j in queue.jobs[1:]] == [("app.broadcasts.tasks.send_batch", (broadcast.id, 0))]

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec, audience_counts
 from app.broadcasts.services import BATCH_SIZE, broadcast_progress, cancel_broadcast
+from app.dead_letters import replay_dead_letter
+from app.delivery.guards import circuit_breaker
 from app.errors import ValidationError
 from app.extensions import rds
 from app.models import BroadcastRecipient, ConsentEvent, DeadLetter, Member
-from app.ops.services import replay_dead_letter
 
 
 def recipients(db, broadcast):
@@ -145,7 +146,7 @@ def test_circuit_opens_after_five_failures_and_pauses_the_batch(db, sim, church,
     broadcast = send_to(AudienceSpec(everyone=True))
     sim.add_fault("*", "server_error")
     tasks.send_batch(broadcast.id)
-    assert tasks.circuit_breaker().state()["state"] == "open"
+    assert circuit_breaker().state()["state"] == "open"
     rows = recipients(db, broadcast)
     statuses = [r.status for r in rows]
     # Paused, not burnt: most rows wait in the queue for a later job.

@@ -8,7 +8,7 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text
 
-from app.api import telnyx_events
+from app import webhook_processor
 from app.broadcasts import tasks
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.services import broadcast_progress
@@ -55,8 +55,8 @@ def test_duplicate_event_is_stored_and_applied_once(db, client, sim, small_group
     second = post_signed(client, sim, event)
     assert first.json == {"status": "stored"} and second.json == {"status": "duplicate"}
     assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
-    telnyx_events.drain()
-    telnyx_events.drain()
+    webhook_processor.drain()
+    webhook_processor.drain()
     db.session.refresh(broadcast)
     assert (broadcast.delivered_count, broadcast.sent_count) == (1, 4)
 
@@ -66,9 +66,9 @@ def test_finalized_before_sent_ends_delivered(db, client, sim, small_group, send
     row = rows[0]
     args = (row.provider_message_id, row.to_e164, broadcast.from_number)
     post_signed(client, sim, envelope("message.finalized", status_payload(args[0], "delivered", *args[1:])))
-    telnyx_events.drain()
+    webhook_processor.drain()
     post_signed(client, sim, envelope("message.sent", status_payload(args[0], "sent", *args[1:])))
-    telnyx_events.drain()
+    webhook_processor.drain()
     db.session.refresh(row)
     db.session.refresh(broadcast)
     assert row.status == "delivered" and row.delivered_at is not None
@@ -80,7 +80,7 @@ def test_carrier_failure_keeps_code_and_counts(db, client, sim, small_group, sen
     row = rows[1]
     payload = status_payload(row.provider_message_id, "delivery_failed", row.to_e164, broadcast.from_number, "30007")
     post_signed(client, sim, envelope("message.finalized", payload))
-    telnyx_events.drain()
+    webhook_processor.drain()
     db.session.refresh(row)
     assert (row.status, row.error_code) == ("failed", "30007")
     progress = broadcast_progress(db.session.merge(broadcast))
@@ -91,7 +91,7 @@ def test_unknown_message_id_is_retried_then_applied(db, client, sim, small_group
     broadcast = send_to(AudienceSpec(group_ids=[small_group.id]))
     payload = status_payload("not-yet-known", "delivered", "+17736660000", broadcast.from_number)
     post_signed(client, sim, envelope("message.finalized", payload))
-    telnyx_events.drain()
+    webhook_processor.drain()
     event = db.session.scalar(select(WebhookEvent))
     db.session.refresh(event)
     assert event.processed_at is None and event.attempts == 1 and "unknown" in event.error
@@ -112,7 +112,7 @@ def test_reaped_rows_become_unknown_and_webhooks_settle_them(db, client, sim, sm
     assert {c.to for c in claimed}.isdisjoint(sim.stats()["by_to"])
     payload = status_payload("lost-id-1", "delivered", claimed[0].to, broadcast.from_number)
     post_signed(client, sim, envelope("message.finalized", payload))
-    telnyx_events.drain()
+    webhook_processor.drain()
     row = db.session.get(BroadcastRecipient, claimed[0].id)
     db.session.refresh(row)
     db.session.refresh(broadcast)
@@ -122,7 +122,7 @@ def test_reaped_rows_become_unknown_and_webhooks_settle_them(db, client, sim, sm
 
 def test_unhandled_event_types_are_marked_processed(db, client, sim):
     post_signed(client, sim, envelope("message.something_new", {"id": "x"}))
-    telnyx_events.drain()
+    webhook_processor.drain()
     event = db.session.scalar(select(WebhookEvent))
     db.session.refresh(event)
     assert event.processed_at is not None and "no handler" in event.error

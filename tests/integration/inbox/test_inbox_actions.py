@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app import cache
-from app.delivery import engine
+from app.delivery import statuses
 from app.extensions import rds
 from app.inbox.inbound import handle_received
 from app.models import ConversationNote, Member, Template, User
@@ -51,7 +51,7 @@ def test_reply_goes_out_and_status_webhooks_update_it(client, db, church, login_
     assert sent["id"] == reply.provider_message_id and sent["text"] == "On my way"
     for event_type, status in (("message.sent", "sent"), ("message.finalized", "delivered")):
         payload = {"id": reply.provider_message_id, "to": [{"phone_number": "+17735550180", "status": status}]}
-        engine.apply_statuses([engine.status_update_from_event(event_type, payload)])
+        statuses.apply_statuses([statuses.status_update_from_event(event_type, payload)])
         db.session.commit()
         db.session.refresh(reply)
         assert reply.status == status

@@ -6,7 +6,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import text
 
-from app.broadcasts.sending import circuit_breaker, rate_limiter
+from app.delivery.guards import circuit_breaker, rate_limiter
 from app.extensions import rds
 from app.inbox.inbound import handle_received
 from app.inbox.tasks import send_message, sweep_replies

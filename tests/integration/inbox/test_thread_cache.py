@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app import cache
-from app.delivery import engine
+from app.delivery import engine, statuses
 from app.inbox.inbound import handle_received
 from app.inbox.panes import csrf_hole
 from app.models import Template, User
@@ -86,7 +86,7 @@ def test_status_webhooks_renew_the_cached_thread(client, db, church, login_as, s
     assert 'data-status="sent"' not in client.get(f"/inbox/{conv.id}").get_data(as_text=True)
     for event_type, status in (("message.sent", "sent"), ("message.finalized", "delivered")):
         payload = {"id": reply.provider_message_id, "to": [{"phone_number": "+17735550193", "status": status}]}
-        engine.apply_statuses([engine.status_update_from_event(event_type, payload)])
+        statuses.apply_statuses([statuses.status_update_from_event(event_type, payload)])
         db.session.commit()
         html = client.get(f"/inbox/{conv.id}").get_data(as_text=True)
         assert f'id="msg-{reply.id}" data-message-id="{reply.id}" data-status="{status}"' in html

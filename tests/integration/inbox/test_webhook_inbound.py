@@ -8,7 +8,7 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.api import telnyx_events
+from app import webhook_processor
 from app.security.signatures import public_key_b64, sign_telnyx
 from tests.integration.inbox.conftest import conversation_of, envelope, messages_of, telnyx_payload
 
@@ -31,7 +31,7 @@ def _post(client, key, body: dict) -> int:
 def test_signed_inbound_webhook_lands_in_the_inbox(client, db, church, signing_key):
     body = envelope(telnyx_payload("+17735550190", text="Via the webhook"))
     assert _post(client, signing_key, body) == 200
-    telnyx_events.process_batch()
+    webhook_processor.process_batch()
     conv = conversation_of(db, church, "+17735550190")
     assert [m.body for m in messages_of(db, conv)] == ["Via the webhook"]
 
@@ -42,7 +42,7 @@ def test_same_message_delivered_twice_makes_one_message(client, db, church, sign
     assert _post(client, signing_key, first) == 200
     assert _post(client, signing_key, first) == 200  # the same event again: a duplicate
     assert _post(client, signing_key, envelope(payload)) == 200  # a new event id, same message
-    telnyx_events.process_batch()
+    webhook_processor.process_batch()
     conv = conversation_of(db, church, "+17735550191")
     assert [m.body for m in messages_of(db, conv)] == ["Once"]
     assert conv.unread_count == 1
@@ -52,5 +52,5 @@ def test_unsigned_inbound_is_refused(client, db, church, signing_key):
     raw = json.dumps(envelope(telnyx_payload("+17735550192"))).encode()
     response = client.post("/webhooks/telnyx", data=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 401
-    telnyx_events.process_batch()
+    webhook_processor.process_batch()
     assert conversation_of(db, church, "+17735550192") is None

@@ -10,7 +10,7 @@ import pytest
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.merge import estimate, fields_used, render
 from app.broadcasts.tasks import quiet_until
-from app.delivery.engine import status_update_from_event
+from app.delivery.statuses import status_update_from_event
 
 CHURCH = SimpleNamespace(name="Grace Community Church")
 AB = SimpleNamespace(first_name="A", last_name="B")

@@ -19,6 +19,7 @@ from app.api import bp
 from app.billing import services
 from app.errors import json_error
 from app.extensions import csrf, db, limiter
+from app.models import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ def stripe_webhook():
 
 
 def _church_id(event: dict) -> int | None:
-    from app.models import Subscription
-
     obj = (event.get("data") or {}).get("object") or {}
     ref = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("church_id")
     if ref and str(ref).isdigit():

@@ -1,16 +1,19 @@
-"""Processing stored Telnyx webhook events: drained in batches, dispatched by event type.
+"""The webhook processor: stored Telnyx events drained in batches, dispatched by event type.
 
-The webhook endpoint only stores each event once and nudges; this module does the work.
-`drain()` takes pending rows with `FOR UPDATE SKIP LOCKED` (so several workers share the
-backlog without blocking each other), applies status events set-based, hands every other
-type to `HANDLERS[event_type](payload, event)` where `payload` is the message object
-(`data.payload` of the envelope) and `event` the stored WebhookEvent row, then marks the rows
-processed in the same transaction. A crash at any point leaves rows pending for the next
-drain; nothing is lost and nothing is applied twice.
+The webhook endpoint (app.api.telnyx_routes) only stores each event once and nudges; this
+module does the work, and is the one place that does. `drain()` takes pending rows with
+`FOR UPDATE SKIP LOCKED` (so several workers share the backlog without blocking each other),
+applies status events set-based, hands every other type to `HANDLERS[event_type](payload,
+event)` where `payload` is the message object (`data.payload` of the envelope) and `event`
+the stored WebhookEvent row, then marks the rows processed in the same transaction. A crash
+at any point leaves rows pending for the next drain; nothing is lost and nothing is applied
+twice.
 
-A handler that cannot act yet raises RetryLater; any other exception is recorded on the row
-and retried with backoff, and parked (processed, with its error, plus a dead letter) after
-MAX_ATTEMPTS.
+HANDLERS is a static table: the processor imports the handlers, handlers never import the
+processor. A handler that cannot act yet raises app.errors.RetryLater; any other exception
+is recorded on the row and retried with backoff, and parked (processed, with its error,
+plus a dead letter) after MAX_ATTEMPTS. RQ runs drain() and sweep() by their dotted paths
+("app.webhook_processor.drain"), so renaming them strands queued jobs.
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from app.delivery import engine
+from app.dead_letters import add_dead_letter
+from app.delivery import statuses
+from app.errors import RetryLater
 from app.extensions import db, rds
+from app.inbox import inbound
 from app.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -32,7 +38,6 @@ PROVIDER = "telnyx"
 BATCH_SIZE = 500
 # Tries before an event is parked: 2**attempts seconds apart, about 8 minutes in all.
 MAX_ATTEMPTS = 9
-STATUS_TYPES = ("message.sent", "message.finalized")
 NUDGE_KEY = "koinonia:webhooks:telnyx:nudge"
 DRAIN_JOB_ID = "koinonia-telnyx-drain"
 DRAIN_QUEUE = "high"
@@ -46,41 +51,13 @@ SETTLE_BELOW = 100
 SETTLE_MIN_RATE = 40.0
 
 
-class RetryLater(Exception):
-    """Raised by a handler when the event cannot be applied yet (e.g. its message is not known)."""
-
-
-def handle_status(payload: dict[str, Any], event: WebhookEvent) -> None:
-    """message.sent / message.finalized for one event (the drain applies them in bulk)."""
-    update = engine.status_update_from_event(event.event_type, payload)
-    if update is not None and update.provider_message_id not in engine.apply_statuses([update]):
-        raise RetryLater("unknown message id")
-
-
-HANDLERS: dict[str, Callable[[dict[str, Any], WebhookEvent], None]] = {
-    "message.sent": handle_status,
-    "message.finalized": handle_status,
+# Event type -> handler(payload, event). Status events whose handler is statuses.handle_status
+# are applied together, one set-based statement per batch, rather than one call each.
+HANDLERS: dict[str, Callable[[dict[str, Any], WebhookEvent], object]] = {
+    "message.received": inbound.handle_received,
+    "message.sent": statuses.handle_status,
+    "message.finalized": statuses.handle_status,
 }
-
-
-# Domains that register handlers on import (the inbox adds message.received).
-HANDLER_MODULES = ("app.inbox.inbound",)
-_loaded = False
-
-
-def load_handlers() -> None:
-    """Import the modules that register handlers, once per process."""
-    global _loaded
-    if _loaded:
-        return
-    from importlib import import_module
-
-    for name in HANDLER_MODULES:
-        try:
-            import_module(name)
-        except ImportError:
-            log.warning("webhook handler module %s is missing", name)
-    _loaded = True
 
 
 def nudge() -> None:
@@ -88,7 +65,7 @@ def nudge() -> None:
     client = rds.client
     if client.set(NUDGE_KEY, "1", nx=True, ex=30):
         rds.queue(DRAIN_QUEUE).enqueue(
-            "app.api.telnyx_events.drain",
+            "app.webhook_processor.drain",
             settle=SETTLE_SECONDS,
             job_id=f"{DRAIN_JOB_ID}-{time.monotonic_ns()}",
             result_ttl=0,
@@ -120,17 +97,16 @@ def _pending(limit: int) -> list[WebhookEvent]:
 
 def process_batch(limit: int = BATCH_SIZE) -> int:
     """Process up to `limit` pending events in one transaction; returns how many were taken."""
-    load_handlers()
     events = _pending(limit)
     if not events:
         db.session.rollback()
         return 0
     done: list[int] = []
     retry: dict[int, str] = {}
-    status_events = [e for e in events if e.event_type in STATUS_TYPES and HANDLERS.get(e.event_type) is handle_status]
+    status_events = [e for e in events if HANDLERS.get(e.event_type) is statuses.handle_status]
     if status_events:
-        updates = {e.id: engine.status_update_from_event(e.event_type, _payload(e)) for e in status_events}
-        matched = engine.apply_statuses([u for u in updates.values() if u is not None])
+        updates = {e.id: statuses.status_update_from_event(e.event_type, _payload(e)) for e in status_events}
+        matched = statuses.apply_statuses([u for u in updates.values() if u is not None])
         for e in status_events:
             u = updates[e.id]
             if u is None or u.provider_message_id in matched:
@@ -180,8 +156,6 @@ def _finish(events: list[WebhookEvent], done: list[int], retry: dict[int, str]) 
         {"ids": list(retry), "errors": list(retry.values()), "parks": [i in parked for i in retry]},
     )
     if parked:
-        from app.ops.services import add_dead_letter
-
         for i in parked:
             e = by_id[i]
             add_dead_letter(

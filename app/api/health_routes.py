@@ -8,6 +8,7 @@ from flask import jsonify
 from sqlalchemy import text
 
 from app.api import bp
+from app.delivery.guards import circuit_breaker
 from app.extensions import csrf, db, limiter, rds
 
 
@@ -45,8 +46,6 @@ def _check_redis():
 
 def _check_circuit():
     """The provider circuit: reported, never failing readiness (see ready())."""
-    from app.broadcasts.tasks import circuit_breaker
-
     return {"circuit": circuit_breaker().state()}
 
 

@@ -1,6 +1,6 @@
 """Provider webhooks: POST /webhooks/telnyx stores each signed event once and answers at once.
 
-The work happens in app.api.telnyx_events (drained in batches by the workers), so the
+The work happens in app.webhook_processor (drained in batches by the workers), so the
 answer Telnyx waits for costs one signature check and one INSERT, whatever the event.
 """
 
@@ -13,7 +13,8 @@ import os
 from flask import Response, current_app, request
 from sqlalchemy import Engine, create_engine, text
 
-from app.api import bp, telnyx_events
+from app import webhook_processor
+from app.api import bp
 from app.errors import json_error
 from app.extensions import csrf, db, limiter
 from app.security.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_telnyx_signature
@@ -122,11 +123,11 @@ def telnyx_webhook():
     except (ValueError, KeyError, TypeError):
         return json_error(400, "invalid_payload", "The webhook body is not a Telnyx event.")
     # The raw body is stored as received (jsonb parses it); no ORM object on the hot path.
-    stored = _insert_event((telnyx_events.PROVIDER, event_id[:128], event_type[:64], raw.decode("utf-8")))
+    stored = _insert_event((webhook_processor.PROVIDER, event_id[:128], event_type[:64], raw.decode("utf-8")))
     if not stored:
         return Response(DUPLICATE_ANSWER, mimetype="application/json")
     try:
-        telnyx_events.nudge()
+        webhook_processor.nudge()
     except Exception:  # noqa: BLE001 - stored is what matters; the periodic sweep processes it
         log.warning("could not nudge the webhook processor; the sweep will pick the event up")
     return Response(STORED_ANSWER, mimetype="application/json")
