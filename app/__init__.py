@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "app.inbox",
     "app.billing",
     "app.settings",
+    "app.keywords",
     "app.ops",
     "app.api",
 )

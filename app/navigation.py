@@ -13,6 +13,7 @@ class NavItem:
     endpoint: str
     blueprint: str
     roles: tuple[str, ...]
+    also: tuple[str, ...] = ()  # other blueprints whose pages belong to this section
 
 
 NAV = (
@@ -22,7 +23,7 @@ NAV = (
     NavItem("Members", "people.members", "people.members", ("owner", "admin", "leader")),
     NavItem("Groups", "people.groups", "people.groups", ("owner", "admin", "leader")),
     NavItem("Billing", "billing.index", "billing", ("owner",)),
-    NavItem("Settings", "settings.index", "settings", ("owner", "admin")),
+    NavItem("Settings", "settings.index", "settings", ("owner", "admin"), also=("keywords",)),
     NavItem("Ops", "ops.index", "ops", ("owner", "admin")),
 )
 
@@ -37,6 +38,6 @@ def nav_items(user, endpoint: str) -> list[dict]:
         if item.blueprint.startswith("people."):
             current = endpoint.startswith("people.") and (("group" in endpoint) == (item.blueprint == "people.groups"))
         else:
-            current = endpoint.split(".")[0] == item.blueprint
+            current = endpoint.split(".")[0] in (item.blueprint, *item.also)
         items.append({"label": item.label, "url": url_for(item.endpoint), "current": current})
     return items
