@@ -1,4 +1,4 @@
-# Entry points; the work is in scripts/ (see ARCHITECTURE.md §2).
+# Entry points; the work is in scripts/. How the code is laid out: docs/architecture.md.
 #   make dev                      set everything up and serve on http://127.0.0.1:${PORT:-8000}
 #   make test ARGS='-k inbox -x'  the whole suite, or what ARGS selects
 #   make test-down                stop the test PostgreSQL/Redis left running by make test

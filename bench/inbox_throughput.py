@@ -17,7 +17,7 @@ p99 <= 1.5x the bare page's p99.
 
 The thread page is measured on 2,000 different conversations. Before the rounds, each of them is
 opened once ("first view", printed on its own line): that renders its pane, which the church's staff
-then share until the conversation changes or the pane expires (60 s). The rounds measure that steady
+then share until the conversation changes or the pane expires (10 min). The rounds measure that steady
 state, with panes expiring and re-rendering as they go.
 
     .venv/bin/python bench/inbox_throughput.py --reuse --only thread     # the bare page and the thread
@@ -484,7 +484,7 @@ def main() -> None:
         if any(name.startswith("thread") for name, *_ in pages):
             # Every thread of the run opened once, before the measured rounds: a first view renders
             # the pane (and caches it, for everyone in the church, until that conversation changes
-            # or the pane expires after 60 s). The rounds then measure the steady state, panes
+            # or the pane expires after 10 min). The rounds then measure the steady state, panes
             # expiring and re-rendering as they go.
             first_views = load_once(
                 "thread page, first view", real_port, [f"/inbox/{i}" for i in ids], cookie, args.connections
