@@ -286,7 +286,7 @@ def poll_context(args: Any, version: int) -> dict[str, Any]:
 def _list_window(flt: queries.ListFilter, until: str) -> queries.Page:
     """The rows from the top down to the last one the client has loaded (at most WINDOW_MAX)."""
     page = queries.list_conversations(current_user.church_id, current_user, flt.first_page(), limit=WINDOW_MAX)
-    until_at, until_id = queries._cursor(until)
+    until_at, until_id = queries.parse_cursor(until)
     if until_at is None:
         # Only the first page was on screen.
         return _trim(page, queries.PAGE_SIZE)

@@ -49,7 +49,7 @@ class ListFilter:
     def from_args(cls, args: Any) -> ListFilter:
         status = args.get("status", "open")
         who = args.get("who", "all")
-        before_at, before_id = _cursor(args.get("before", ""))
+        before_at, before_id = parse_cursor(args.get("before", ""))
         return cls(
             status=status if status in STATUSES else "open",
             who=who if who in WHO else "all",
@@ -69,7 +69,7 @@ class ListFilter:
         return replace(self, before_at=None, before_id=None)
 
 
-def _cursor(raw: str) -> tuple[datetime | None, int | None]:
+def parse_cursor(raw: str) -> tuple[datetime | None, int | None]:
     at, _, ident = raw.partition("_")
     try:
         return datetime.fromisoformat(at), int(ident)
@@ -203,7 +203,7 @@ class Thread:
 def thread_page(conversation: Conversation, before: str | None = None, limit: int = THREAD_PAGE) -> Thread:
     """Messages newest-first by keyset, returned oldest-first with the notes of the same span."""
     stmt = select(ConversationMessage).where(ConversationMessage.conversation_id == conversation.id)
-    before_at, before_id = _cursor(before or "")
+    before_at, before_id = parse_cursor(before or "")
     if before_at is not None:
         stmt = stmt.where(tuple_(ConversationMessage.created_at, ConversationMessage.id) < (before_at, before_id))
     stmt = stmt.order_by(ConversationMessage.created_at.desc(), ConversationMessage.id.desc()).limit(limit + 1)

@@ -267,3 +267,14 @@ def test_every_registered_model_has_a_case():
 @pytest.mark.parametrize("model", sorted(CASES, key=lambda m: m.__name__), ids=lambda m: m.__name__)
 def test_a_change_moves_every_page_that_shows_it(model, client, db, church, login_as):
     CASES[model](client, db, church, login_as)
+
+
+def test_saving_the_time_zone_renews_cached_threads(client, db, church, login_as):
+    """Regression: a thread cached before the church's time zone was saved kept the old zone for 10 minutes."""
+    church_time_zone_shows_in_cached_threads(client, db, church, login_as)
+
+
+def test_group_and_leader_changes_renew_a_leaders_cached_list(client, db, church, login_as):
+    """Regression: a leader's conversation list stayed wrong for up to 60 s after a group or leader change."""
+    a_leaders_cached_list_follows_group_membership(client, db, church, login_as)
+    a_leaders_cached_list_follows_whom_they_lead(client, db, church, login_as)
