@@ -36,7 +36,10 @@ def load_user(user_id: int) -> User | None:
         return user
     ttl = current_app.config["IDENTITY_CACHE_SECONDS"]
     deps = [("user", user_id), ("church", church_id)]
-    copy = cache.remember(f"identity:{user_id}", deps, ttl, lambda: _detached_copy(user_id))
+    # The layout's billing banners read ("billing", church) on every owner page: read it along,
+    # so the page's pieces that need only versions cost no round trip of their own.
+    also = [("billing", church_id)]
+    copy = cache.remember(f"identity:{user_id}", deps, ttl, lambda: _detached_copy(user_id), also=also)
     return None if copy is None else db.session.merge(copy, load=False)
 
 

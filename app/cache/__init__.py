@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
+from flask import has_request_context, request
 from sqlalchemy.orm import Session, scoped_session
 
 from app.extensions import db, rds
@@ -53,6 +54,7 @@ PREFIX = "koinonia:cache"
 ORIGIN_KEY = f"{PREFIX}:origin"
 JOURNAL_KEPT = 500  # items kept per journal; an older item's version is the oldest one kept
 PENDING = "koinonia_cache_pending"
+MEMO = "koinonia.cache.versions"  # in the WSGI environ: versions already read by this request
 LOCAL_MAX = 10_000
 
 # INCR the collection, give each item that version, keep the journal small. What is trimmed
@@ -114,6 +116,8 @@ def publish(deps: Iterable[Dep]) -> None:
     counters = {_counter_key(*dep) for dep in deps if len(dep) != 3 and dep not in journals}
     if not counters and not journals:
         return
+    if has_request_context():
+        request.environ.pop(MEMO, None)  # this request reads what it just moved afresh
     try:
         pipe = rds.client.pipeline(transaction=False)
         for key in sorted(counters):
@@ -166,10 +170,14 @@ def lookup(wanted: dict[str, Sequence[Dep]] | None = None, extra: Sequence[Dep] 
     """
     wanted = wanted or {}
     deps: list[Dep] = list(dict.fromkeys([*extra, *(d for ds in wanted.values() for d in ds)]))
-    counters = [d for d in deps if len(d) != 3]
+    memo: dict[Any, Any] = request.environ.setdefault(MEMO, {}) if has_request_context() else {}
+    # Counters this request already read are not read again: a page's pieces share one snapshot.
+    counters = [d for d in deps if len(d) != 3 and d not in memo]
     items = [d for d in deps if len(d) == 3]
     floors = list(dict.fromkeys((kind, ident) for kind, ident, _ in items))
     names = list(wanted)
+    if ORIGIN_KEY in memo and not (counters or items or names):
+        return Lookup(memo[ORIGIN_KEY], {d: memo[d] for d in deps}, {})
     mget_keys = [
         ORIGIN_KEY,
         *(_counter_key(*d) for d in counters),
@@ -177,17 +185,23 @@ def lookup(wanted: dict[str, Sequence[Dep]] | None = None, extra: Sequence[Dep] 
         *(value_key(n) for n in names),
     ]
     try:
-        pipe = rds.client.pipeline(transaction=False)
-        pipe.mget(mget_keys)
-        for kind, ident, item in items:
-            pipe.zscore(_journal_key(kind, ident), item)
-        results = pipe.execute()
+        if items:
+            pipe = rds.client.pipeline(transaction=False)
+            pipe.mget(mget_keys)
+            for kind, ident, item in items:
+                pipe.zscore(_journal_key(kind, ident), item)
+            results = pipe.execute()
+        else:
+            results = [rds.client.mget(mget_keys)]  # a plain command costs less than a pipeline
     except redis.RedisError:
         log.warning("cache lookup failed; rendering without it", exc_info=True)
         return Lookup("", {d: 0 for d in deps}, {n: Entry(value_key(n), "", None) for n in names})
     values = results[0]
     origin = (values[0] or _make_origin()).decode()
     versions: dict[Dep, int] = {d: int(v or 0) for d, v in zip(counters, values[1:], strict=False)}
+    memo.update(versions)
+    memo[ORIGIN_KEY] = origin
+    versions.update((d, memo[d]) for d in deps if len(d) != 3 and d not in versions)
     floor_of = {f: int(v or 0) for f, v in zip(floors, values[1 + len(counters) :], strict=False)}
     for dep, score in zip(items, results[1:], strict=True):
         # Not in the journal: it last moved at or before what was trimmed (the floor), so the floor
@@ -253,12 +267,14 @@ _local: dict[str, tuple[float, str, Any]] = {}
 _local_lock = threading.Lock()
 
 
-def remember(name: str, deps: Sequence[Dep], ttl: float, load: Callable[[], T]) -> T:
+def remember(name: str, deps: Sequence[Dep], ttl: float, load: Callable[[], T], also: Sequence[Dep] = ()) -> T:
     """An object kept in this process while its dependencies stand still (and for at most `ttl` s).
 
-    One round trip reads the versions; `load` runs on a miss, after they were read.
+    One round trip reads the versions (none when this request read them already); `load` runs on
+    a miss, after they were read. `also` are read in the same round trip for later pieces of the
+    request.
     """
-    stamp = lookup(extra=deps).stamp(deps)
+    stamp = lookup(extra=[*deps, *also]).stamp(deps)
     now = time.monotonic()
     hit = _local.get(name)
     if stamp and hit is not None and hit[0] > now and hit[1] == stamp:
@@ -304,4 +320,9 @@ def changed_since(collection: Dep, version: int) -> tuple[int, list[Any] | None]
 
 def version(dep: Dep) -> int:
     """One dependency's version (0 before its first move, or when Redis cannot say)."""
-    return lookup(extra=[dep]).versions.get(dep, 0)
+    if len(dep) == 3:
+        return lookup(extra=[dep]).versions.get(dep, 0)
+    try:
+        return int(rds.client.get(_counter_key(*dep)) or 0)
+    except redis.RedisError:
+        return 0

@@ -106,31 +106,30 @@ def list_context(flt: queries.ListFilter, found: Lookup | None = None) -> dict[s
     `found` is the page's lookup when the caller made one (with a thread's pane: see find_pane).
     """
     church_id = current_user.church_id
+    wanted = _list_wanted(church_id, flt)
     if found is None:
-        found = cache.lookup(_list_wanted(church_id, flt), extra=[inbox_dep(church_id)])
+        found = cache.lookup(wanted, extra=[inbox_dep(church_id)])
+    (rows_name, rows_deps), (unread_name, unread_deps) = wanted.items()
+
+    def rows() -> str:
+        listing = queries.list_conversations(church_id, current_user, flt)
+        return render_template("inbox/_rows.html", listing=listing, flt=flt, conversation=None)
+
     return {
         "flt": flt,
-        "rows_html": rows_html(church_id, flt, found),
-        "unread_total": unread_total(church_id, found),
+        # One page of rows, shared by everyone with the same view (inbox.js marks the selected row).
+        "rows_html": Markup(cache.fragment(rows_name, rows_deps, TTL, rows, found)),
+        "unread_total": unread_total(church_id, found, unread_name, unread_deps),
         "version": found.versions[inbox_dep(church_id)],
     }
 
 
-def rows_html(church_id: int, flt: queries.ListFilter, found: Lookup | None = None) -> Markup:
-    """One page of list rows, shared by everyone with the same view (the selected row is marked by inbox.js)."""
-    name = _rows_name(church_id, flt)
-
-    def render() -> str:
-        listing = queries.list_conversations(church_id, current_user, flt)
-        return render_template("inbox/_rows.html", listing=listing, flt=flt, conversation=None)
-
-    return Markup(cache.fragment(name, _list_wanted(church_id, flt)[name], TTL, render, found))
-
-
-def unread_total(church_id: int, found: Lookup | None = None) -> int:
-    """The unread badge, counted once per change to the church's conversations."""
-    name = _unread_name(church_id)
-    deps = [inbox_dep(church_id), *_reach_deps(church_id)]
+def unread_total(
+    church_id: int, found: Lookup | None = None, name: str | None = None, deps: list[Dep] | None = None
+) -> int:
+    """The unread badge, counted once per change to the church's conversations (or to a leader's reach)."""
+    name = name or _unread_name(church_id)
+    deps = deps or [inbox_dep(church_id), *_reach_deps(church_id)]
     return int(cache.fragment(name, deps, TTL, lambda: str(queries.unread_count(church_id, current_user)), found))
 
 

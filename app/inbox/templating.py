@@ -53,10 +53,10 @@ class Clock:
 
 
 def clock() -> Clock:
-    """A Clock in the signed-in user's church timezone, kept on `g` while that zone stands."""
-    tz = (current_user.church.timezone if current_user.is_authenticated else None) or "UTC"
+    """This request's Clock in the signed-in user's church timezone (made once: a page calls it per row)."""
     found = g.get("inbox_clock")
-    if found is None or found.tz != tz:
+    if found is None:
+        tz = current_user.church.timezone if current_user.is_authenticated else "UTC"
         found = g.inbox_clock = Clock(tz)
     return found
 
