@@ -13,6 +13,7 @@ from app.cache import registry as cache_registry  # noqa: F401 - its session lis
 from app.config import Config
 from app.extensions import csrf, db, limiter, login_manager, migrate, rds
 from app.htmx import add_vary_header
+from app.security.headers import CSP
 
 BLUEPRINTS = (
     "app.auth",
@@ -25,13 +26,6 @@ BLUEPRINTS = (
     "app.keywords",
     "app.ops",
     "app.api",
-)
-
-# No inline script or style anywhere: the CSP says so and the templates keep to it.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com "
-    "https://billing.stripe.com; base-uri 'self'; object-src 'none'"
 )
 
 # Machine endpoints: no cookie session (and so no user loading) is opened for them.
