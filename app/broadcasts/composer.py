@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
 
+from app.broadcasts.quiet_hours import in_quiet_hours
 from app.delivery.segments import MAX_SEGMENTS, SegmentInfo, analyze, replace_smart_characters
 
 # What one outbound SMS segment costs on a US long code (10DLC) at Telnyx list price, before
@@ -213,15 +213,6 @@ def first_contact_count(church_id: int, member_ids_select) -> int:
         )
     )
     return db.session.scalar(stmt) or 0
-
-
-def in_quiet_hours(church, at: datetime) -> bool:
-    """True when `at` falls inside the church's quiet hours (its local wall-clock time)."""
-    start, end = church.quiet_hours_start, church.quiet_hours_end
-    if start is None or end is None or start == end:
-        return False
-    local = at.astimezone(ZoneInfo(church.timezone)).time()
-    return start <= local or local < end if start > end else start <= local < end
 
 
 @dataclass

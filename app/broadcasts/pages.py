@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.forms import ComposerForm
+from app.broadcasts.quiet_hours import quiet_until
 from app.extensions import db
 from app.models import (
     Branch,
@@ -321,8 +322,6 @@ def detail(broadcast: Broadcast) -> dict:
         .order_by(BroadcastRecipient.id)
         .limit(FAILED_SHOWN)
     ).all()
-    from app.broadcasts.tasks import quiet_until
-
     progress = broadcast_progress(broadcast)
     held_until = None
     if broadcast.status == "sending" and progress["queued"]:
