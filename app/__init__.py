@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import random
 import time
+from importlib import import_module
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.cache import registry as cache_registry  # noqa: F401 - its session listeners move cached values
 from app.config import Config
+from app.errors import register_error_handlers
 from app.extensions import csrf, db, limiter, login_manager, migrate, rds
 from app.htmx import add_vary_header
+from app.logging import configure_logging
+from app.navigation import nav_items
+from app.security.headers import CSP
 
+# The domains, imported by create_app() and never at the top of this module: every app.* module
+# is imported through this package, so a domain imported here would have the two import each other
+# (auth -> `from app import cache` -> app, still half-built). The CLI, metrics and the login loader
+# reach domains too, so each is imported inside the function that wires it, for the same reason.
 BLUEPRINTS = (
     "app.auth",
     "app.dashboard",
@@ -25,13 +35,6 @@ BLUEPRINTS = (
     "app.keywords",
     "app.ops",
     "app.api",
-)
-
-# No inline script or style anywhere: the CSP says so and the templates keep to it.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self' https://checkout.stripe.com "
-    "https://billing.stripe.com; base-uri 'self'; object-src 'none'"
 )
 
 # Machine endpoints: no cookie session (and so no user loading) is opened for them.
@@ -57,11 +60,8 @@ class MachineAwareSessionInterface(SecureCookieSessionInterface):
 
 def create_app(config_class: type[Config] = Config) -> Flask:
     """Build the app: config, logging, extensions, blueprints, error handlers, CLI."""
-    from importlib import import_module
-
+    # Reaches the auth domain (through provisioning): loaded here, as BLUEPRINTS are.
     from app.cli import register_cli
-    from app.errors import register_error_handlers
-    from app.logging import configure_logging
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config_class())
@@ -88,6 +88,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
 
 
 def _install_observability(app: Flask) -> None:
+    # Reaches the inbox domain (through webhook_processor): loaded here, as BLUEPRINTS are.
     from app.metrics import init_metrics, install_slow_query_log
 
     init_metrics(app)
@@ -96,6 +97,7 @@ def _install_observability(app: Flask) -> None:
 
 
 def _configure_login() -> None:
+    # Runs app/auth/__init__ and its routes: loaded here, as BLUEPRINTS are.
     from app.auth.identity import load_user as load_identity
 
     login_manager.login_view = "auth.login"
@@ -110,10 +112,6 @@ def _configure_login() -> None:
 
 
 def _install_request_hooks(app: Flask) -> None:
-    from flask_login import current_user
-
-    from app.navigation import nav_items
-
     @app.before_request
     def start_request() -> None:
         # Correlation only, not a secret: no urandom system call per request.

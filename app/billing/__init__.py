@@ -1,6 +1,9 @@
 from flask import Blueprint, current_app
+from flask_login import current_user
 
 from app import cache
+from app.billing.services import banners
+from app.htmx import is_fragment_request
 
 bp = Blueprint("billing", __name__)
 
@@ -11,8 +14,6 @@ def cached_banners(church) -> list:
     The banners sit on every owner page and cost three queries; BANNER_CACHE_SECONDS bounds how
     long a payment's grace period can run past before its banner changes.
     """
-    from app.billing.services import banners
-
     deps = [("church", church.id), ("billing", church.id)]
     ttl = current_app.config["BANNER_CACHE_SECONDS"]
     return cache.remember(f"banners:{church.id}", deps, ttl, lambda: banners(church))
@@ -21,9 +22,6 @@ def cached_banners(church) -> list:
 @bp.app_context_processor
 def inject_billing_banners() -> dict:
     """Owners see overdue-payment and allowance banners on every full page (templates/includes/banners.html)."""
-    from flask_login import current_user
-
-    from app.htmx import is_fragment_request
 
     def billing_banners() -> list:
         # Called from base.html only, so fragments and other roles cost nothing.

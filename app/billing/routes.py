@@ -13,6 +13,7 @@ from app.auth.decorators import OWNERS, role_required
 from app.billing import allowance, bp, services, stripe_api
 from app.billing.plans import all_plans, get_plan
 from app.errors import AppError
+from app.security.headers import CSP
 from app.usage import period_bounds
 
 RETURN_MESSAGES = {
@@ -34,8 +35,6 @@ def _with_stripe_form_action(response):
     """Let this page's forms redirect to a Stripe-compatible server configured with STRIPE_API_BASE."""
     base = current_app.config.get("STRIPE_API_BASE")
     if base:
-        from app import CSP
-
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
         response.headers["Content-Security-Policy"] = CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
     return response

@@ -8,6 +8,7 @@ one, therefore leaves the same row.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -244,8 +245,6 @@ def mark_processed(row_id: int, church_id: int | None, error: str | None = None)
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"))
 
 

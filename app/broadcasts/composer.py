@@ -11,11 +11,22 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
 
+from app.billing.allowance import check as allowance_check
+from app.broadcasts.audience import (
+    audience_counts,
+    default_number,
+    recipients_select,
+    sample_member,
+    single_branch_number,
+)
+from app.broadcasts.merge import estimate, render
+from app.broadcasts.quiet_hours import in_quiet_hours
 from app.delivery.segments import MAX_SEGMENTS, SegmentInfo, analyze, replace_smart_characters
+from app.extensions import db
+from app.models import BroadcastRecipient, Member
 
 # What one outbound SMS segment costs on a US long code (10DLC) at Telnyx list price, before
 # carrier pass-through fees. It only feeds the composer's estimate; the bill is the provider's.
@@ -198,9 +209,6 @@ def first_contact_count(church_id: int, member_ids_select) -> int:
 
     `member_ids_select` is a SELECT of the audience's member ids (opted-out ones already left out).
     """
-    from app.extensions import db
-    from app.models import BroadcastRecipient, Member
-
     audience = member_ids_select.subquery()
     stmt = (
         select(func.count())
@@ -213,15 +221,6 @@ def first_contact_count(church_id: int, member_ids_select) -> int:
         )
     )
     return db.session.scalar(stmt) or 0
-
-
-def in_quiet_hours(church, at: datetime) -> bool:
-    """True when `at` falls inside the church's quiet hours (its local wall-clock time)."""
-    start, end = church.quiet_hours_start, church.quiet_hours_end
-    if start is None or end is None or start == end:
-        return False
-    local = at.astimezone(ZoneInfo(church.timezone)).time()
-    return start <= local or local < end if start > end else start <= local < end
 
 
 @dataclass
@@ -241,16 +240,6 @@ class Summary:
 
 def summarise(church, body: str, media_urls: list[str], spec, *, send_at: datetime | None = None) -> Summary:
     """Counter, audience counts, allowance, checks and preview for a draft (a few aggregate queries)."""
-    from app.billing.allowance import check as allowance_check
-    from app.broadcasts.audience import (
-        audience_counts,
-        default_number,
-        recipients_select,
-        sample_member,
-        single_branch_number,
-    )
-    from app.broadcasts.merge import estimate, render
-
     body = normalise_newlines(body or "")
     counts = audience_counts(church.id, spec)
     info = analyze(estimate(body, church))

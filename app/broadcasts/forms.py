@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,7 +19,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.broadcasts.schedules import WEEKDAY_NAMES, WEEKDAYS, Recurrence, local_to_utc
@@ -93,8 +94,6 @@ class ComposerForm(FlaskForm):
         }
 
     def validate_media_urls(self, field: TextAreaField) -> None:
-        from wtforms.validators import ValidationError
-
         urls = self.media_list()
         if len(urls) > MAX_MEDIA:
             raise ValidationError(f"At most {MAX_MEDIA} links.")
@@ -126,8 +125,6 @@ class ComposerForm(FlaskForm):
                 self.month_day.errors.append("Pick a day of the month.")
 
     def start_date(self, tz: str) -> date:
-        from zoneinfo import ZoneInfo
-
         return self.send_date.data or datetime.now(ZoneInfo(tz)).date()
 
     def scheduled_at(self, tz: str) -> datetime | None:

@@ -12,8 +12,12 @@ from datetime import UTC, datetime
 from flask import abort
 from sqlalchemy import func, or_, select
 
-from app.broadcasts.audience import AudienceSpec
+from app.broadcasts.audience import AudienceSpec, audience_counts, single_branch_number
+from app.broadcasts.composer import normalise_newlines, summarise
 from app.broadcasts.forms import ComposerForm
+from app.broadcasts.quiet_hours import quiet_until
+from app.broadcasts.schedules import build_rule, create_schedule, describe, next_run, occurrences
+from app.broadcasts.services import broadcast_progress, create_broadcast
 from app.extensions import db
 from app.models import (
     Branch,
@@ -109,16 +113,12 @@ def _send_at(form: ComposerForm, tz: str) -> datetime | None:
     if form.when.data == "repeat":
         rec = form.recurrence(tz)
         if rec:
-            from app.broadcasts.schedules import build_rule, next_run
-
             return next_run(build_rule(rec), tz, datetime.now(UTC))
     return None
 
 
 def composer_context(form: ComposerForm, user, **extra) -> dict:
     """Template context for the composer page and each of its partials."""
-    from app.broadcasts.composer import summarise
-
     church = user.church
     spec = spec_for(form, user)
     summary = summarise(church, form.body.data or "", form.media_list(), spec, send_at=_send_at(form, church.timezone))
@@ -145,8 +145,6 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
 
 def validate(form: ComposerForm, user) -> bool:
     """Field validation, timing in the church's timezone, and a non-empty audience."""
-    from app.broadcasts.audience import audience_counts
-
     check_leader_audience(form, user)
     ok = form.validate()
     form.check_timing(user.church.timezone)
@@ -179,8 +177,6 @@ def describe_audience(spec: AudienceSpec, church_id: int) -> list[str]:
 
 def confirm_context(form: ComposerForm, user) -> dict:
     """The composer context plus what the confirmation step spells out."""
-    from app.broadcasts.schedules import build_rule, describe, occurrences
-
     church = user.church
     context = composer_context(form, user)
     context["audience_names"] = describe_audience(context["spec"], church.id)
@@ -195,11 +191,6 @@ def confirm_context(form: ComposerForm, user) -> dict:
 
 def submit(form: ComposerForm, user) -> Broadcast | Schedule:
     """Create the broadcast (now or scheduled) or the repeating schedule; idempotent on the form's key."""
-    from app.broadcasts.audience import single_branch_number
-    from app.broadcasts.composer import normalise_newlines
-    from app.broadcasts.schedules import create_schedule
-    from app.broadcasts.services import create_broadcast
-
     church = user.church
     spec = spec_for(form, user)
     body = normalise_newlines(form.body.data or "")
@@ -285,8 +276,6 @@ def reply_counts(church_id: int, broadcast_ids: list[int]) -> dict[int, int]:
 
 def broadcast_page(church_id: int, before: int | None) -> Page:
     """One page of broadcasts, newest first, keyset on id (ids grow with creation time)."""
-    from app.broadcasts.services import broadcast_progress
-
     stmt = select(Broadcast).where(Broadcast.church_id == church_id).order_by(Broadcast.id.desc()).limit(PAGE_SIZE + 1)
     if before:
         stmt = stmt.where(Broadcast.id < before)
@@ -302,8 +291,6 @@ def broadcast_page(church_id: int, before: int | None) -> Page:
 
 def schedules(church_id: int) -> list[tuple[Schedule, str]]:
     """Repeating broadcasts with a readable description of their rule."""
-    from app.broadcasts.schedules import describe
-
     rows = db.session.scalars(
         select(Schedule).where(Schedule.church_id == church_id).order_by(Schedule.next_run_at.nulls_last(), Schedule.id)
     ).all()
@@ -312,8 +299,6 @@ def schedules(church_id: int) -> list[tuple[Schedule, str]]:
 
 def detail(broadcast: Broadcast) -> dict:
     """Context for the detail page and its progress partial."""
-    from app.broadcasts.services import broadcast_progress
-
     failed = db.session.execute(
         select(BroadcastRecipient, Member)
         .outerjoin(Member, Member.id == BroadcastRecipient.member_id)
@@ -321,8 +306,6 @@ def detail(broadcast: Broadcast) -> dict:
         .order_by(BroadcastRecipient.id)
         .limit(FAILED_SHOWN)
     ).all()
-    from app.broadcasts.tasks import quiet_until
-
     progress = broadcast_progress(broadcast)
     held_until = None
     if broadcast.status == "sending" and progress["queued"]:

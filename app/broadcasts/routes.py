@@ -10,10 +10,14 @@ from flask_login import current_user
 from app.auth.decorators import STAFF, role_required
 from app.broadcasts import bp, pages
 from app.broadcasts.forms import ComposerForm
+from app.broadcasts.schedules import delete_schedule as remove
+from app.broadcasts.schedules import set_enabled
+from app.broadcasts.services import cancel_broadcast
+from app.delivery.segments import replace_smart_characters
 from app.errors import AppError
 from app.extensions import db
 from app.htmx import render, trigger
-from app.models import Broadcast, Schedule
+from app.models import Broadcast, Schedule, Template
 from app.people.templating import member_time
 from app.tenancy import get_or_404
 
@@ -51,8 +55,6 @@ def progress(broadcast_id: int):
 @role_required(*STAFF)
 def cancel(broadcast_id: int):
     """Stop a scheduled or sending broadcast; recipients not yet sent are skipped."""
-    from app.broadcasts.services import cancel_broadcast
-
     broadcast = get_or_404(Broadcast, broadcast_id)
     pages.require_sender(current_user, broadcast)
     if broadcast.status in ("scheduled", "sending", "paused", "draft"):
@@ -80,8 +82,6 @@ def new():
         form.idempotency_key.data = uuid.uuid4().hex
         template_id = request.args.get("template_id", type=int)
         if template_id:
-            from app.models import Template
-
             form.body.data = get_or_404(Template, template_id).body
     elif not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
@@ -114,8 +114,6 @@ def audience():
 @role_required(*STAFF)
 def smart_quotes():
     """Replace curly quotes, dashes and ellipses with GSM-7 look-alikes, keeping everything else."""
-    from app.delivery.segments import replace_smart_characters
-
     pages.require_composer(current_user)
     form = _form()
     form.body.data = replace_smart_characters(form.body.data or "")
@@ -177,8 +175,6 @@ def create():
 @role_required(*STAFF)
 def pause_schedule(schedule_id: int):
     """Pause a repeating broadcast, or resume it (runs missed while paused are skipped)."""
-    from app.broadcasts.schedules import set_enabled
-
     schedule = get_or_404(Schedule, schedule_id)
     pages.require_sender(current_user, schedule)
     set_enabled(schedule, not schedule.enabled)
@@ -190,8 +186,6 @@ def pause_schedule(schedule_id: int):
 @role_required(*STAFF)
 def delete_schedule(schedule_id: int):
     """Delete a repeating broadcast; the broadcasts it already sent stay listed."""
-    from app.broadcasts.schedules import delete_schedule as remove
-
     schedule = get_or_404(Schedule, schedule_id)
     pages.require_sender(current_user, schedule)
     remove(schedule)

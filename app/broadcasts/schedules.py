@@ -25,6 +25,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app import cache
+from app.broadcasts.audience import AudienceSpec
+from app.broadcasts.services import create_broadcast
+from app.errors import AppError
 from app.extensions import db
 from app.models import Church, Schedule, User
 
@@ -194,10 +197,6 @@ def _sender(schedule: Schedule) -> User | None:
 
 def run_schedule(schedule_id: int, occurrence: datetime, now: datetime) -> bool:
     """Create the broadcast for one occurrence (unless missed) and advance the schedule; True if created."""
-    from app.broadcasts.audience import AudienceSpec
-    from app.broadcasts.services import create_broadcast
-    from app.errors import AppError
-
     schedule = db.session.get(Schedule, schedule_id)
     if schedule is None or not schedule.enabled:  # deleted or paused since the tick read it
         return False

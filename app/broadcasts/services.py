@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rq import Callback, Queue, Retry
 from sqlalchemy import func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -168,8 +169,6 @@ def enqueue_batches(broadcast_id: int, recipients: int, *, delay: float | None =
     Jobs are interchangeable: each claims whatever queued rows are left (SKIP LOCKED), so an
     extra job is harmless and a lost one is replaced by the resume sweep.
     """
-    from rq import Retry
-
     jobs = max(1, math.ceil(recipients / BATCH_SIZE))
     queue = rds.queue(SEND_QUEUE)
     rds.client.set(active_key(broadcast_id), "1", ex=ACTIVE_TTL + int(delay or 0))
@@ -185,7 +184,6 @@ def enqueue_batches(broadcast_id: int, recipients: int, *, delay: float | None =
                 failure_ttl=7 * 86400,
             )
         return jobs
-    from rq import Callback, Queue
 
     data = [
         Queue.prepare_data(
@@ -204,8 +202,6 @@ def enqueue_batches(broadcast_id: int, recipients: int, *, delay: float | None =
 
 
 def _delta(seconds: float):
-    from datetime import timedelta
-
     return timedelta(seconds=max(1.0, seconds))
 
 

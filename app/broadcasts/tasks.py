@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import random
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
 from app import cache
 from app.billing import allowance
 from app.broadcasts import services
+from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.sending import BatchContext, Claimed, send_rows
 from app.broadcasts.services import ACTIVE_TTL, BATCH_SIZE, SEND_JOB_TIMEOUT, SEND_QUEUE, active_key
 from app.dead_letters import add_dead_letter
@@ -35,21 +35,6 @@ REAP_AFTER_SECONDS = 300
 
 
 # -- scheduling helpers ------------------------------------------------------------------------
-
-
-def quiet_until(church: Church, now: datetime | None = None) -> datetime | None:
-    """When the church's quiet hours end, if `now` is inside them (None otherwise)."""
-    start, end = church.quiet_hours_start, church.quiet_hours_end
-    if start is None or end is None or start == end:
-        return None
-    zone = ZoneInfo(church.timezone or "UTC")
-    local = (now or datetime.now(UTC)).astimezone(zone)
-    t = local.time().replace(tzinfo=None)
-    inside = (start <= t < end) if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    end_day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
 
 
 def defer(broadcast_id: int, seconds: float, batch_no: int = 0) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
+from app.dashboard.charts import bars_and_line
 from app.dashboard.scope import Days, Scope, scope_for, start_of
 from app.extensions import db
 from app.models import User
@@ -81,8 +82,6 @@ DEFAULT_SPANS = {"sends": 30, "replies": 30, "optouts": 90}
 
 def chart(user: User, name: str, span: int, now: datetime | None = None):
     """The geometry of one dashboard chart over the last `span` days."""
-    from app.dashboard.charts import bars_and_line
-
     scope = scope_for(user)
     today = church_day(scope.timezone, now or datetime.now(UTC))
     first = today - timedelta(days=span - 1)

@@ -1,5 +1,15 @@
 from flask import Blueprint
 
-bp = Blueprint("inbox", __name__)
+from app.inbox.templating import contact_name, inbox_stamp, inbox_time, is_image, is_note, phone, status_label
 
-from app.inbox import routes, templating  # noqa: E402,F401
+bp = Blueprint("inbox", __name__)
+bp.add_app_template_filter(inbox_time)
+bp.add_app_template_filter(inbox_stamp)
+bp.add_app_template_filter(contact_name)
+bp.add_app_template_filter(phone)
+bp.add_app_template_filter(status_label)
+bp.add_app_template_test(is_note, "note")
+bp.add_app_template_test(is_image, "image")
+
+# Declares its views on bp.
+from app.inbox import routes  # noqa: E402,F401

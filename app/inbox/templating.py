@@ -1,4 +1,7 @@
-"""Jinja filters and tests the inbox templates use."""
+"""Jinja filters and tests the inbox templates use.
+
+The inbox blueprint registers them app-wide where it is created (app/inbox/__init__.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_login import current_user
 
-from app.inbox import bp
 from app.models import ConversationNote
 from app.people.phones import format_national
 
@@ -61,41 +63,34 @@ def clock() -> Clock:
     return found
 
 
-@bp.app_template_filter("inbox_time")
 def inbox_time(value: datetime | None) -> str:
     """Short local time in the church's timezone."""
     return clock().short(value)
 
 
-@bp.app_template_filter("inbox_stamp")
 def inbox_stamp(value: datetime | None) -> str:
     """Full local date and time, for title attributes."""
     return clock().stamp(value)
 
 
-@bp.app_template_filter("contact_name")
 def contact_name(row: Any) -> str:
     """A member's name, or their number for unknown contacts."""
     name = f"{row.first_name or ''} {row.last_name or ''}".strip()
     return name or format_national(row.phone_e164) or "Unknown contact"
 
 
-@bp.app_template_filter("phone")
 def phone(value: str | None) -> str:
     return format_national(value) if value else ""
 
 
-@bp.app_template_filter("status_label")
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.title())
 
 
-@bp.app_template_test("note")
 def is_note(item: Any) -> bool:
     return isinstance(item, ConversationNote)
 
 
-@bp.app_template_test("image")
 def is_image(media: dict[str, Any]) -> bool:
     """Image attachments get a thumbnail; others a link."""
     content_type = str(media.get("content_type") or "")

@@ -11,6 +11,8 @@ from zoneinfo import available_timezones
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from app.broadcasts.quiet_hours import quiet_until
+from app.broadcasts.services import enqueue_batches
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Branch, Church, PhoneNumber, User
@@ -143,8 +145,6 @@ def save_church(
         raise ValidationError(f"{timezone} is not a time zone.")
     if quiet_hours is not None and quiet_hours[0] == quiet_hours[1]:
         raise ValidationError("Quiet hours must end at a different time than they start.")
-    from app.broadcasts.tasks import quiet_until
-
     now = datetime.now(UTC)
     before = (church.timezone, church.quiet_hours_start, church.quiet_hours_end)
     held_until = quiet_until(church, now)
@@ -179,8 +179,6 @@ def release_quiet_hold(church_id: int, retry_in: float | None) -> int:
     """
     if retry_in is None:
         return 0
-    from app.broadcasts.services import enqueue_batches
-
     held = db.session.execute(
         text(
             "SELECT r.broadcast_id, count(*) FROM broadcasts b "

@@ -7,12 +7,12 @@ from app.broadcasts.composer import (
     CheckInput,
     count,
     deliverability_checks,
-    in_quiet_hours,
     links,
     mostly_caps,
     names_church,
     shorteners,
 )
+from app.broadcasts.quiet_hours import in_quiet_hours
 
 CHURCH = "Grace Community Church"
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.merge import estimate, fields_used, render
-from app.broadcasts.tasks import quiet_until
+from app.broadcasts.quiet_hours import quiet_until
 from app.delivery.statuses import status_update_from_event
 
 CHURCH = SimpleNamespace(name="Grace Community Church")
