@@ -47,6 +47,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from httpload import exchange  # noqa: E402
 
+from app.cache import version_key  # noqa: E402
+
 DB_NAME = "koinonia_bench_inbox"
 DEFAULT_SERVER = "postgresql+psycopg://koinonia:koinonia@127.0.0.1:54339/koinonia"
 CONVERSATIONS = 50_000
@@ -470,7 +472,7 @@ def main() -> None:
             .execute("SELECT id FROM churches WHERE slug = 'grace-community-church'")
             .fetchone()[0]
         )
-        version = (client.get(f"koinonia:inbox:version:{church}") or b"0").decode()
+        version = (client.get(version_key(("conversation", church))) or b"0").decode()
         # The app's own floor: a signed-in page with the layout (nav, billing banners) and nothing else.
         pages = [
             ("bare Flask+Jinja 50 rows", bare_port, ["/"], ""),

@@ -76,6 +76,11 @@ def _counter_key(kind: str, ident: Any) -> str:
     return f"{PREFIX}:v:{kind}:{ident}"
 
 
+def version_key(dep: Dep) -> str:
+    """The Redis key holding a two-part dependency's version (for tools outside the app, e.g. benches)."""
+    return _counter_key(*dep)
+
+
 def _journal_key(kind: str, ident: Any) -> str:
     return f"{PREFIX}:j:{kind}:{ident}"
 
