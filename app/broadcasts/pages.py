@@ -18,6 +18,7 @@ from app.broadcasts.forms import ComposerForm
 from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.schedules import build_rule, create_schedule, describe, next_run, occurrences
 from app.broadcasts.services import broadcast_progress, create_broadcast
+from app.delivery.segments import SMART_REPLACEMENTS
 from app.extensions import db
 from app.models import (
     Branch,
@@ -133,6 +134,7 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
     return {
         "form": form,
         "summary": summary,
+        "smart_replacements": SMART_REPLACEMENTS,
         "spec": spec,
         "chips": chips,
         "templates": templates,

@@ -67,7 +67,7 @@ def analyze(text: str) -> SegmentInfo:
     return SegmentInfo(encoding, length, segments, unicode_chars, multi - used)
 
 
-_SMART = {
+SMART_REPLACEMENTS = {
     "\u2018": "'",
     "\u2019": "'",
     "\u201a": "'",
@@ -101,7 +101,7 @@ _SMART = {
     "\u2060": "",
     "\ufeff": "",
 }
-_SMART_TABLE = str.maketrans(_SMART)
+_SMART_TABLE = str.maketrans(SMART_REPLACEMENTS)
 
 
 def replace_smart_characters(text: str) -> str:

@@ -25,6 +25,24 @@
     if (picker) picker.open = false;
   });
 
+  // Replace smart quotes, dashes and odd spaces in the message box, with the table the server uses
+  // (on the button), at once and in place: the counter panel holding the button is re-rendered as
+  // the text changes, and a request from it could be lost with it. The counter then recounts.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("#fix-quotes");
+    var textarea = body();
+    if (!button || !textarea) return;
+    event.preventDefault();
+    var table = JSON.parse(button.getAttribute("data-replacements") || "{}");
+    textarea.value = Array.from(textarea.value)
+      .map(function (ch) {
+        return Object.prototype.hasOwnProperty.call(table, ch) ? table[ch] : ch;
+      })
+      .join("");
+    textarea.focus();
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
   // A checked search result becomes a chip that survives the next search; an unchecked chip goes.
   document.addEventListener("change", function (event) {
     var box = event.target;
