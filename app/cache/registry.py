@@ -26,11 +26,11 @@ themselves, in the same transaction. These are all of them:
     app/delivery/engine.py             finished broadcasts; provider opt-outs (`members_changed`)
     app/delivery/statuses.py           reply statuses: ("conversation", church, id)
     app/inbox/inbound.py               a new member, conversation and message
-    app/inbox/tasks.py                 reply send results and the reaper
+    app/inbox/tasks.py                 replies the sweeper marks unknown
     app/keywords/services.py           a join keyword's group membership: ("groups")
     app/people/services.py             group memberships, bulk delete
     app/people/groups.py               group leaders
-    app/people/imports/services.py     an import's members and groups (`members_changed`)
+    app/people/imports/services.py     an import's members, groups and renamed members' threads
     app/broadcasts/services.py         broadcasts created, started, cancelled, paused, resumed
     app/broadcasts/tasks.py            a broadcast paused by its worker
     app/broadcasts/schedules.py        schedules' next runs

@@ -110,3 +110,18 @@ def test_no_library_private_names():
         offenders += [f"{path.name}: {m.group(0)}" for m in private.finditer(text)]
         offenders += [f"{path.name}: {m.group(0)}" for m in re.finditer(r"\._generate_cache_key|_key_is_anon", text)]
     assert not offenders
+
+
+def test_every_explicit_cache_bump_is_listed_in_the_registry():
+    """Set-based writers move cache dependencies themselves; the registry's docstring names them all."""
+    from app.cache import registry
+
+    calls = re.compile(r"(?<![\w.])(?:cache\.)?bump\(|members_changed\(")
+    writers = {
+        str(path.relative_to(APP.parent))
+        for path in APP.rglob("*.py")
+        if path.parent.name != "cache"
+        and any(calls.search(line) and "def " not in line for line in path.read_text().splitlines())
+    }
+    missing = sorted(w for w in writers if w not in (registry.__doc__ or ""))
+    assert not missing, f"list these set-based writers in app/cache/registry.py's docstring: {missing}"
