@@ -1,4 +1,4 @@
-"""What the broadcast pages need from the database, and who may do what.
+"""What the composer needs from the database, and who may do what.
 
 Kept out of routes.py so the views stay a few lines each; everything here takes plain values
 (a church id, a user, a form) and answers with rows or dictionaries for the templates.
@@ -6,7 +6,6 @@ Kept out of routes.py so the views stay a few lines each; everything here takes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import abort
@@ -15,27 +14,19 @@ from sqlalchemy import func, or_, select
 from app.broadcasts.audience import AudienceSpec, audience_counts, single_branch_number
 from app.broadcasts.composer import normalise_newlines, summarise
 from app.broadcasts.forms import ComposerForm
-from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.schedules import build_rule, create_schedule, describe, next_run, occurrences
-from app.broadcasts.services import broadcast_progress, create_broadcast
+from app.broadcasts.services import create_broadcast
 from app.delivery.segments import SMART_REPLACEMENTS
 from app.extensions import db
 from app.models import (
     Branch,
     Broadcast,
-    BroadcastRecipient,
-    Church,
-    ConversationMessage,
     Group,
     GroupLeader,
     Member,
     Schedule,
     Template,
 )
-
-PAGE_SIZE = 25
-FAILED_SHOWN = 100
-
 
 # ---- permissions ----------------------------------------------------------------------------
 
@@ -233,91 +224,3 @@ def search_members(church_id: int, q: str, limit: int = 10) -> list[Member]:
         .order_by(Member.first_name, Member.last_name, Member.id)
         .limit(limit)
     ).all()
-
-
-# ---- list and detail ------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    broadcast: Broadcast
-    progress: dict
-    replies: int
-
-    @property
-    def recipients(self) -> int:
-        return self.progress["total"]
-
-    @property
-    def delivered_percent(self) -> int:
-        total = self.progress["total"]
-        return round(100 * self.progress["delivered"] / total) if total else 0
-
-
-@dataclass
-class Page:
-    rows: list[Row] = field(default_factory=list)
-    next_before: int | None = None
-
-
-def reply_counts(church_id: int, broadcast_ids: list[int]) -> dict[int, int]:
-    """Inbound messages that answer each broadcast."""
-    if not broadcast_ids:
-        return {}
-    rows = db.session.execute(
-        select(ConversationMessage.broadcast_id, func.count())
-        .where(
-            ConversationMessage.church_id == church_id,
-            ConversationMessage.broadcast_id.in_(broadcast_ids),
-            ConversationMessage.direction == "in",
-        )
-        .group_by(ConversationMessage.broadcast_id)
-    )
-    return dict(rows.all())
-
-
-def broadcast_page(church_id: int, before: int | None) -> Page:
-    """One page of broadcasts, newest first, keyset on id (ids grow with creation time)."""
-    stmt = select(Broadcast).where(Broadcast.church_id == church_id).order_by(Broadcast.id.desc()).limit(PAGE_SIZE + 1)
-    if before:
-        stmt = stmt.where(Broadcast.id < before)
-    broadcasts = db.session.scalars(stmt).all()
-    more = len(broadcasts) > PAGE_SIZE
-    broadcasts = broadcasts[:PAGE_SIZE]
-    ids = [b.id for b in broadcasts]
-    replies = reply_counts(church_id, ids)
-    # Progress comes from the broadcasts' counter columns: no scan of recipients per row.
-    rows = [Row(b, broadcast_progress(b), replies.get(b.id, 0)) for b in broadcasts]
-    return Page(rows, ids[-1] if more else None)
-
-
-def schedules(church_id: int) -> list[tuple[Schedule, str]]:
-    """Repeating broadcasts with a readable description of their rule."""
-    rows = db.session.scalars(
-        select(Schedule).where(Schedule.church_id == church_id).order_by(Schedule.next_run_at.nulls_last(), Schedule.id)
-    ).all()
-    return [(s, describe(s.rrule)) for s in rows]
-
-
-def detail(broadcast: Broadcast) -> dict:
-    """Context for the detail page and its progress partial."""
-    failed = db.session.execute(
-        select(BroadcastRecipient, Member)
-        .outerjoin(Member, Member.id == BroadcastRecipient.member_id)
-        .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.status == "failed")
-        .order_by(BroadcastRecipient.id)
-        .limit(FAILED_SHOWN)
-    ).all()
-    progress = broadcast_progress(broadcast)
-    held_until = None
-    if broadcast.status == "sending" and progress["queued"]:
-        held_until = quiet_until(db.session.get(Church, broadcast.church_id))
-    return {
-        "broadcast": broadcast,
-        "held_until": held_until,
-        "progress": progress,
-        "failed": failed,
-        "replies": reply_counts(broadcast.church_id, [broadcast.id]).get(broadcast.id, 0),
-        "audience_names": describe_audience(AudienceSpec.from_dict(broadcast.audience), broadcast.church_id),
-        "can_cancel": broadcast.status in ("scheduled", "sending", "paused") and not progress["done"],
-    }

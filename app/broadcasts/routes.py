@@ -8,7 +8,7 @@ from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import STAFF, role_required
-from app.broadcasts import bp, pages
+from app.broadcasts import bp, history, pages
 from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
@@ -17,7 +17,7 @@ from app.delivery.segments import replace_smart_characters
 from app.errors import AppError
 from app.extensions import db
 from app.htmx import render, trigger
-from app.models import Broadcast, Schedule, Template
+from app.models import Schedule, Template
 from app.people.templating import member_time
 from app.tenancy import get_or_404
 
@@ -30,32 +30,33 @@ bp.add_app_template_filter(member_time, "church_time")
 def index():
     """Broadcasts, newest first (keyset paged), and the repeating schedules."""
     before = request.args.get("before", type=int)
-    listing = pages.broadcast_page(current_user.church_id, before)
-    schedules = [] if before else pages.schedules(current_user.church_id)
+    listing = history.broadcast_page(current_user, before)
+    schedules = [] if before else history.schedules(current_user)
     return render("broadcasts/index.html", "broadcasts/_rows.html", listing=listing, schedules=schedules)
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
 @role_required(*STAFF)
 def show(broadcast_id: int):
-    """One broadcast: live progress, counts by status, failures and replies."""
-    broadcast = get_or_404(Broadcast, broadcast_id)
-    return render("broadcasts/show.html", **pages.detail(broadcast))
+    """One broadcast: live progress, counts by status, failures and replies (a leader's groups' only)."""
+    broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
+    return render("broadcasts/show.html", **history.detail(broadcast, current_user))
 
 
 @bp.get("/broadcasts/<int:broadcast_id>/progress")
 @role_required(*STAFF)
 def progress(broadcast_id: int):
     """The progress partial the detail page polls; it stops polling itself once done."""
-    broadcast = get_or_404(Broadcast, broadcast_id)
-    return render("broadcasts/show.html", "broadcasts/_progress.html", oob=True, **pages.detail(broadcast))
+    broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
+    context = history.detail(broadcast, current_user)
+    return render("broadcasts/show.html", "broadcasts/_progress.html", oob=True, **context)
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/cancel")
 @role_required(*STAFF)
 def cancel(broadcast_id: int):
     """Stop a scheduled or sending broadcast; recipients not yet sent are skipped."""
-    broadcast = get_or_404(Broadcast, broadcast_id)
+    broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
     pages.require_sender(current_user, broadcast)
     if broadcast.status in ("scheduled", "sending", "paused", "draft"):
         cancel_broadcast(broadcast)

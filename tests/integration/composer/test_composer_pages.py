@@ -146,7 +146,7 @@ def test_progress_partial_stops_polling_when_done(client, login_as, compose, db,
 
 
 def test_list_pages_by_keyset_and_answers_fragments_to_htmx(client, login_as, db, church):
-    from app.broadcasts.pages import PAGE_SIZE
+    from app.broadcasts.history import PAGE_SIZE
     from app.models import Conversation, ConversationMessage
     from tests.tenant_rows import ensure_row
 

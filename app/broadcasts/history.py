@@ -1,0 +1,137 @@
+"""The broadcasts list and one broadcast's page: what they read, limited to what the user may see.
+
+Who sees which broadcast and which of its recipients is decided in `visibility.py`; this module
+only applies it, so the list, the page, its progress fragment and the counts agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import abort
+from sqlalchemy import ColumnElement, func, select, true
+
+from app.broadcasts.audience import AudienceSpec
+from app.broadcasts.pages import describe_audience
+from app.broadcasts.quiet_hours import quiet_until
+from app.broadcasts.schedules import describe
+from app.broadcasts.services import broadcast_progress
+from app.broadcasts.visibility import broadcast_visible, recipient_visible, reply_visible, visible_counts
+from app.extensions import db
+from app.models import Broadcast, BroadcastRecipient, Church, ConversationMessage, Member, Schedule
+
+PAGE_SIZE = 25
+FAILED_SHOWN = 100
+
+
+@dataclass
+class Row:
+    broadcast: Broadcast
+    progress: dict
+    replies: int
+
+    @property
+    def recipients(self) -> int:
+        return self.progress["total"]
+
+    @property
+    def delivered_percent(self) -> int:
+        total = self.progress["total"]
+        return round(100 * self.progress["delivered"] / total) if total else 0
+
+
+@dataclass
+class Page:
+    rows: list[Row] = field(default_factory=list)
+    next_before: int | None = None
+
+
+def reply_counts(
+    church_id: int, broadcast_ids: list[int], visible: ColumnElement[bool] | None = None
+) -> dict[int, int]:
+    """Inbound messages that answer each broadcast (only those `visible` lets through)."""
+    if not broadcast_ids:
+        return {}
+    rows = db.session.execute(
+        select(ConversationMessage.broadcast_id, func.count())
+        .where(
+            ConversationMessage.church_id == church_id,
+            ConversationMessage.broadcast_id.in_(broadcast_ids),
+            ConversationMessage.direction == "in",
+            true() if visible is None else visible,
+        )
+        .group_by(ConversationMessage.broadcast_id)
+    )
+    return dict(rows.all())
+
+
+def visible_broadcast_or_404(user, broadcast_id: int) -> Broadcast:
+    """One broadcast of the user's church that they may see (visibility.py), or 404."""
+    broadcast = db.session.scalar(
+        select(Broadcast).where(
+            Broadcast.church_id == user.church_id, Broadcast.id == broadcast_id, broadcast_visible(user)
+        )
+    )
+    if broadcast is None:
+        abort(404)
+    return broadcast
+
+
+def broadcast_page(user, before: int | None) -> Page:
+    """One page of the broadcasts `user` may see, newest first, keyset on id (ids grow with creation time)."""
+    stmt = (
+        select(Broadcast)
+        .where(Broadcast.church_id == user.church_id, broadcast_visible(user))
+        .order_by(Broadcast.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
+    if before:
+        stmt = stmt.where(Broadcast.id < before)
+    broadcasts = db.session.scalars(stmt).all()
+    more = len(broadcasts) > PAGE_SIZE
+    broadcasts = broadcasts[:PAGE_SIZE]
+    ids = [b.id for b in broadcasts]
+    replies = reply_counts(user.church_id, ids, reply_visible(user))
+    # Progress comes from the counter columns (no scan of recipients per row), or for the
+    # broadcasts a leader sees only part of, from one count of the part they see.
+    counts = visible_counts(user, broadcasts)
+    rows = [Row(b, broadcast_progress(counts[b.id]), replies.get(b.id, 0)) for b in broadcasts]
+    return Page(rows, ids[-1] if more else None)
+
+
+def schedules(user) -> list[tuple[Schedule, str]]:
+    """Repeating broadcasts with a readable description of their rule (a leader's own only)."""
+    stmt = select(Schedule).where(Schedule.church_id == user.church_id)
+    if user.is_leader:
+        stmt = stmt.where(Schedule.created_by_id == user.id)
+    rows = db.session.scalars(stmt.order_by(Schedule.next_run_at.nulls_last(), Schedule.id)).all()
+    return [(s, describe(s.rrule)) for s in rows]
+
+
+def detail(broadcast: Broadcast, user) -> dict:
+    """Context for the detail page and its progress partial, limited to what `user` may see."""
+    failed = db.session.execute(
+        select(BroadcastRecipient, Member)
+        .outerjoin(Member, Member.id == BroadcastRecipient.member_id)
+        .where(
+            BroadcastRecipient.broadcast_id == broadcast.id,
+            BroadcastRecipient.status == "failed",
+            recipient_visible(user),
+        )
+        .order_by(BroadcastRecipient.id)
+        .limit(FAILED_SHOWN)
+    ).all()
+    progress = broadcast_progress(visible_counts(user, [broadcast])[broadcast.id])
+    held_until = None
+    if broadcast.status == "sending" and progress["queued"]:
+        held_until = quiet_until(db.session.get(Church, broadcast.church_id))
+    replies = reply_counts(broadcast.church_id, [broadcast.id], reply_visible(user))
+    return {
+        "broadcast": broadcast,
+        "held_until": held_until,
+        "progress": progress,
+        "failed": failed,
+        "replies": replies.get(broadcast.id, 0),
+        "audience_names": describe_audience(AudienceSpec.from_dict(broadcast.audience), broadcast.church_id),
+        "can_cancel": broadcast.status in ("scheduled", "sending", "paused") and not progress["done"],
+    }
