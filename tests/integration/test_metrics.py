@@ -42,3 +42,26 @@ def test_slow_queries_are_logged_without_parameters(app, db, caplog):
     messages = [r.getMessage() for r in caplog.records if r.name == "app.metrics"]
     assert any("slow query" in m and "pg_sleep" in m for m in messages)
     assert not any("+13125550142" in m for m in messages)
+
+
+def test_metrics_are_never_public_in_production_without_a_token(app, client, login_as):
+    app.config["KOINONIA_ENV"] = "production"
+    try:
+        assert client.get("/metrics").status_code == 403
+        # A church's signed-in owner is no operator: the figures sum every church.
+        login_as("owner")
+        refused = client.get("/metrics")
+        assert refused.status_code == 403 and b"koinonia_messages_today" not in refused.data
+        assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 403
+    finally:
+        app.config["KOINONIA_ENV"] = "test"
+
+
+def test_metrics_in_production_answer_the_operators_token(app, client):
+    app.config.update(KOINONIA_ENV="production", METRICS_TOKEN="s3cret-token")
+    try:
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+        assert ok.status_code == 200 and b"koinonia_messages_today" in ok.data
+    finally:
+        app.config.update(KOINONIA_ENV="test", METRICS_TOKEN=None)
