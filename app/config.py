@@ -119,7 +119,13 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("json", "console"), "json"),
         "SLOW_QUERY_MS": _positive_int(env, "SLOW_QUERY_MS", 250),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
+        "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
     }
+
+
+def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """A comma-separated list of email addresses, lower-cased."""
+    return frozenset(e.strip().lower() for e in env.get(name, "").split(",") if e.strip())
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,16 +19,23 @@ PAGE_SIZE = 50
 
 
 def _status() -> dict:
-    """Everything the status panel shows; each part degrades to None when its store is down."""
+    """What the status panel shows this user; each part degrades to None when its store is down.
+
+    A church's admins see their church's figures; the shared queues and webhook backlog, which
+    count every church's work, only an operator (OPS_ADMIN_EMAILS).
+    """
     church_id = current_user.church_id
-    status: dict = {}
-    for name, read in (
-        ("queues", services.queue_depths),
+    operator = services.is_operator(current_user, current_app.config.get("OPS_ADMIN_EMAILS", frozenset()))
+    status: dict = {"operator": operator}
+    parts = [
         ("circuit", services.circuit_state),
-        ("webhooks", backlog),
+        ("broadcasts", lambda: services.broadcasts_in_flight(church_id)),
         ("dead_letters", lambda: services.dead_letter_counts(church_id)),
         ("recipients", lambda: services.recipient_backlog(church_id)),
-    ):
+    ]
+    if operator:
+        parts += [("queues", services.queue_depths), ("webhooks", backlog)]
+    for name, read in parts:
         try:
             status[name] = read()
         except Exception:  # noqa: BLE001 - the page must show what it can

@@ -1,6 +1,9 @@
 """What the /ops status panel reads: queue depths, the provider circuit, this church's backlog.
 
-Dead letters themselves (recording and replaying them) live in app.dead_letters.
+The RQ queues and the webhook backlog are shared by every church, so only an operator (a user
+whose email is in OPS_ADMIN_EMAILS) sees them; a church's admins see their own broadcasts,
+recipients and dead letters. Dead letters themselves (recording and replaying them) live in
+app.dead_letters.
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from sqlalchemy import func, select, text
 from app.delivery.guards import circuit_breaker
 from app.extensions import db, rds
 from app.models import DeadLetter
+
+
+def is_operator(user, operator_emails: frozenset[str]) -> bool:
+    """Whether `user` runs the service (sees every church's queues), not just one church."""
+    return bool(user.email) and user.email.lower() in operator_emails
 
 
 def circuit_state() -> dict[str, Any]:
@@ -43,16 +51,29 @@ def dead_letter_counts(church_id: int) -> dict[str, int]:
     return {"total": int(row[0]), "pending": int(row[1])}
 
 
+def _by_status(sql: str, church_id: int, statuses: tuple[str, ...]) -> dict[str, int]:
+    """Counts of `sql`'s (status, count) rows for one church, with a zero for each status missing."""
+    out = dict.fromkeys(statuses, 0)
+    out.update({status: int(n) for status, n in db.session.execute(text(sql), {"c": church_id})})
+    return out
+
+
 def recipient_backlog(church_id: int) -> dict[str, int]:
     """This church's recipients waiting, being sent, or in doubt right now."""
-    rows = db.session.execute(
-        text(
-            "SELECT r.status, count(*) FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id "
-            "WHERE r.church_id = :c AND b.status IN ('sending', 'paused', 'scheduled') "
-            "AND r.status IN ('queued', 'sending', 'unknown') GROUP BY r.status"
-        ),
-        {"c": church_id},
-    ).all()
-    out = {"queued": 0, "sending": 0, "unknown": 0}
-    out.update({status: int(n) for status, n in rows})
-    return out
+    return _by_status(
+        "SELECT r.status, count(*) FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id "
+        "WHERE r.church_id = :c AND b.status IN ('sending', 'paused', 'scheduled') "
+        "AND r.status IN ('queued', 'sending', 'unknown') GROUP BY r.status",
+        church_id,
+        ("queued", "sending", "unknown"),
+    )
+
+
+def broadcasts_in_flight(church_id: int) -> dict[str, int]:
+    """This church's broadcasts sending, paused or waiting for their time: its share of the queues."""
+    return _by_status(
+        "SELECT status, count(*) FROM broadcasts WHERE church_id = :c "
+        "AND status IN ('sending', 'paused', 'scheduled') GROUP BY status",
+        church_id,
+        ("sending", "paused", "scheduled"),
+    )

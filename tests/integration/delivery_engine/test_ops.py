@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from app.broadcasts import tasks
@@ -10,6 +12,7 @@ from app.dead_letters import add_dead_letter, replay_dead_letter
 from app.delivery.guards import circuit_breaker
 from app.extensions import rds
 from app.models import DeadLetter
+from tests.integration.dashboard.helpers import broadcast
 
 
 def test_leaders_cannot_see_ops(client, login_as):
@@ -18,7 +21,8 @@ def test_leaders_cannot_see_ops(client, login_as):
     assert client.get("/ops/dead-letters").status_code == 403
 
 
-def test_ops_page_shows_circuit_and_queues(client, login_as):
+def test_ops_page_shows_an_operator_every_churchs_queues(app, client, login_as, monkeypatch):
+    monkeypatch.setitem(app.config, "OPS_ADMIN_EMAILS", frozenset({"admin@example.org"}))
     login_as("owner")
     page = client.get("/ops")
     assert page.status_code == 200 and b"Texting provider" in page.data and b"<html" in page.data
@@ -26,6 +30,21 @@ def test_ops_page_shows_circuit_and_queues(client, login_as):
     assert b"Webhook backlog" in page.data and b"oldest waiting" in page.data
     fragment = client.get("/ops", headers={"HX-Request": "true"})
     assert b"<html" not in fragment.data and b"Job queues" in fragment.data
+
+
+def test_church_admin_sees_only_their_churchs_queue_figures(db, client, login_as, church, other_church, send_to):
+    send_to(AudienceSpec(everyone=True))  # Grace's queue holds its batch jobs
+    broadcast(other_church.id, status="paused")
+    add_dead_letter("broadcast_batch", {"broadcast_id": 1}, "boom", church_id=church.id)
+    login_as("hope")
+    page = client.get("/ops", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Texting provider" in page and "Your broadcasts in flight" in page
+    assert "Job queues" not in page and "Webhook backlog" not in page and "in the last minute" not in page
+    in_flight = page.split('id="broadcasts-in-flight"', 1)[1]
+    assert '<td>Sending</td><td class="num">0</td>' in in_flight
+    assert '<td>Paused</td><td class="num">1</td>' in in_flight
+    assert "0 queued" in page  # none of Grace's recipients, nor its dead letter below
+    assert re.search(r'Dead letters</span>\s*<span class="stat-value num">0</span>', page)
 
 
 def test_health_ready_reports_an_open_circuit_without_failing(client, db):
