@@ -6,7 +6,7 @@ import redis
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -59,3 +59,10 @@ def login_rate_key() -> str:
     """Rate-limit key for sign-in: the client address plus the email being tried."""
     email = (request.form.get("email") or "").strip().lower()
     return f"{get_remote_address()}|{email}"
+
+
+def user_rate_key() -> str:
+    """Rate-limit key for signed-in work: the user, so people behind one church's address share nothing."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()

@@ -27,6 +27,7 @@ from app.models import (
     Schedule,
     Template,
 )
+from app.models.base import escape_like
 
 # ---- permissions ----------------------------------------------------------------------------
 
@@ -213,9 +214,13 @@ def submit(form: ComposerForm, user) -> Broadcast | Schedule:
 def search_members(church_id: int, q: str, limit: int = 10) -> list[Member]:
     """Members whose name or number matches `q` (names by prefix, numbers by digits)."""
     digits = "".join(ch for ch in q if ch.isdigit())
-    like = f"{q.lower()}%"
+    like = f"{escape_like(q.lower())}%"
     name = func.lower(func.concat(Member.first_name, " ", Member.last_name))
-    clauses = [func.lower(Member.first_name).like(like), func.lower(Member.last_name).like(like), name.like(like)]
+    clauses = [
+        func.lower(Member.first_name).like(like, escape="\\"),
+        func.lower(Member.last_name).like(like, escape="\\"),
+        name.like(like, escape="\\"),
+    ]
     if len(digits) >= 3:
         clauses.append(Member.phone_e164.contains(digits))
     return db.session.scalars(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import STAFF, role_required
@@ -15,7 +15,7 @@ from app.broadcasts.schedules import set_enabled
 from app.broadcasts.services import cancel_broadcast
 from app.delivery.segments import replace_smart_characters
 from app.errors import AppError
-from app.extensions import db
+from app.extensions import db, limiter, user_rate_key
 from app.htmx import render, trigger
 from app.models import Schedule, Template
 from app.people.templating import member_time
@@ -23,6 +23,12 @@ from app.tenancy import get_or_404
 
 # Broadcast pages show stored times in the church's timezone with the people pages' filter.
 bp.add_app_template_filter(member_time, "church_time")
+
+# The composer's live checks run a query or two per keystroke: a generous limit per user (not per
+# address, which a whole church may share) keeps a script from running them flat out.
+composer_limit = limiter.limit(
+    lambda: current_app.config["COMPOSER_RATE_LIMIT"], key_func=user_rate_key, per_method=False
+)
 
 
 @bp.get("/broadcasts")
@@ -90,6 +96,7 @@ def new():
 
 
 @bp.post("/broadcasts/new/counter")
+@composer_limit
 @role_required(*STAFF)
 def counter():
     """The live counter, cost, allowance, checks and preview for what is typed so far."""
@@ -99,6 +106,7 @@ def counter():
 
 
 @bp.post("/broadcasts/new/audience")
+@composer_limit
 @role_required(*STAFF)
 def audience():
     """The live audience count; tells the counter to refresh (cost depends on the audience)."""
@@ -112,6 +120,7 @@ def audience():
 
 
 @bp.post("/broadcasts/new/smart-quotes")
+@composer_limit
 @role_required(*STAFF)
 def smart_quotes():
     """Replace curly quotes, dashes and ellipses with GSM-7 look-alikes, keeping everything else."""
@@ -126,6 +135,7 @@ def smart_quotes():
 
 
 @bp.get("/broadcasts/new/members")
+@composer_limit
 @role_required(*STAFF)
 def member_search():
     """Members matching a name or number, as chips to add to the audience."""
@@ -138,6 +148,7 @@ def member_search():
 
 
 @bp.post("/broadcasts/confirm")
+@composer_limit
 @role_required(*STAFF)
 def confirm():
     """Validate the draft and show who gets it, segments, cost and warnings before it goes."""

@@ -105,6 +105,10 @@ class Provider(Protocol):
         """Send one message; raise a ProviderError subclass when it is not accepted."""
         ...
 
+    def holds_number(self, number: str) -> bool:
+        """Whether the account holds `number` (E.164, or a short code's digits) and it is active."""
+        ...
+
     def close(self) -> None:
         """Release pooled connections."""
         ...

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.delivery import simnumbers
 from app.delivery import simstate as st
 from app.delivery.simcontrol import control
 from app.delivery.simhttp import ClientPool, Request, Response, serve_connection
@@ -32,6 +33,22 @@ def json_response(status: int, obj: Any, headers: list[tuple[str, str]] | None =
 def errors_response(status: int, *errors: dict[str, Any], headers: list[tuple[str, str]] | None = None) -> Response:
     """Telnyx's error envelope."""
     return json_response(status, {"errors": list(errors)}, headers)
+
+
+def _authorized(req: Request) -> bool:
+    auth = req.headers.get("authorization", "")
+    return auth.startswith("Bearer ") and bool(auth[7:].strip())
+
+
+def _unauthorized() -> Response:
+    return errors_response(
+        401,
+        st.error(
+            "10009",
+            "Authentication failed",
+            "The required authentication headers were either invalid or not included in the request.",
+        ),
+    )
 
 
 class Simulator(WebhookMixin):
@@ -225,24 +242,26 @@ class Simulator(WebhookMixin):
     async def _handle(self, req: Request) -> Response:
         if req.method == "POST" and req.path in ("/v2/messages", "/messages"):
             return await self._send(req)
+        if req.method == "GET" and req.path in ("/v2/phone_numbers", "/v2/short_codes"):
+            return self._numbers(req)
         if req.path.startswith("/_sim/"):
             return await control(self, req)
         return errors_response(
             404, st.error("10005", "Resource not found", "The requested resource or URL could not be found.")
         )
 
+    def _numbers(self, req: Request) -> Response:
+        """The account's phone numbers or short codes (what it holds: simnumbers)."""
+        if not _authorized(req):
+            return _unauthorized()
+        if req.path.endswith("/short_codes"):
+            return json_response(200, simnumbers.short_codes_page(req.query))
+        return json_response(200, simnumbers.phone_numbers_page(req.query))
+
     async def _send(self, req: Request) -> Response:
-        auth = req.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or not auth[7:].strip():
+        if not _authorized(req):
             self.ledger.rejected += 1
-            return errors_response(
-                401,
-                st.error(
-                    "10009",
-                    "Authentication failed",
-                    "The required authentication headers were either invalid or not included in the request.",
-                ),
-            )
+            return _unauthorized()
         try:
             body = json.loads(req.body)
         except ValueError:

@@ -21,7 +21,7 @@ OPTED_OUT_CODE = "40300"
 
 
 class TelnyxClient:
-    """Send SMS/MMS through `POST {api_base}/messages`.
+    """Send SMS/MMS through `POST {api_base}/messages`; ask which numbers the account holds.
 
     `httpx.Client` is thread-safe, so one instance serves a whole ThreadPoolExecutor and
     keeps up to `max_connections` connections alive instead of a TLS handshake per message.
@@ -89,6 +89,33 @@ class TelnyxClient:
         if response.status_code == 200 or response.status_code == 201:
             return _parse_success(response)
         raise _error_for(response)
+
+    def holds_number(self, number: str) -> bool:
+        """Whether the account holds `number` and it is active: `GET /phone_numbers`, or `/short_codes`.
+
+        `filter[phone_number]` may match more than the exact number, so the answer is read from the
+        rows. Short codes are not phone numbers at Telnyx; an account has few, one page holds them.
+        """
+        if number.startswith("+"):
+            rows = self._list("phone_numbers", {"filter[phone_number]": number, "page[size]": "20"})
+            return any(r.get("phone_number") == number and r.get("status") == "active" for r in rows)
+        rows = self._list("short_codes", {"page[size]": "250"})
+        return any(str(r.get("short_code")) == number for r in rows)
+
+    def _list(self, resource: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """The `data` rows of one page of a list endpoint; ProviderError subclasses on failure."""
+        try:
+            response = self._http.get(f"{self.api_base}/{resource}", params=params)
+        except httpx.TransportError as exc:
+            # A read changes nothing at Telnyx: every failure is safe to try again.
+            raise TransientError("connection", type(exc).__name__, str(exc) or None) from exc
+        if response.status_code != 200:
+            raise _error_for(response)
+        try:
+            rows = response.json()["data"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TransientError("bad_response", "Unreadable list response", response.text[:200], 200) from exc
+        return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
     def close(self) -> None:
         """Close pooled connections."""

@@ -268,9 +268,14 @@ def poll_context(args: Any, version: int) -> dict[str, Any]:
         "flt": flt,
         "unread_total": unread_total(church_id),
         "window": None,
+        "changed_rows": None,
         "conversation": None,
     }
-    if changed is None or changed:
+    if changed and flt.q:
+        # A searched list re-reads only the rows that moved: the search over every message
+        # must not run again each time anything in the church's inbox changes.
+        ctx["changed_rows"], ctx["changed_ids"] = _changed_rows(flt, changed, args.get("until", ""))
+    elif changed is None or changed:
         ctx["window"] = _list_window(flt, args.get("until", ""))
     conv = _open_conversation(args.get("conversation_id", ""))
     if conv is not None:
@@ -291,6 +296,20 @@ def _list_window(flt: queries.ListFilter, until: str) -> queries.Page:
         return _trim(page, queries.PAGE_SIZE)
     keep = [r for r in page.rows if (r.last_message_at, r.id) >= (until_at, until_id)]
     return _trim(page, max(len(keep), queries.PAGE_SIZE))
+
+
+def _changed_rows(flt: queries.ListFilter, changed: list[int], until: str) -> tuple[queries.Page, list[int]]:
+    """The moved rows that (still) match, above the last row loaded, and every moved id.
+
+    The client drops every moved row and puts the matching ones back; inbox.js keeps the list
+    in cursor order. A row older than the loaded window stays out, as it would in a re-read.
+    """
+    ids = sorted(set(changed))
+    rows, _ = queries.list_rows_by_id(current_user.church_id, current_user, flt.first_page(), ids)
+    until_at, until_id = queries.parse_cursor(until)
+    if until_at is not None:
+        rows = [r for r in rows if (r.last_message_at, r.id) >= (until_at, until_id)]
+    return queries.Page(rows, None), ids
 
 
 def _trim(page: queries.Page, size: int) -> queries.Page:

@@ -24,12 +24,14 @@ from app.models import (
     Member,
     User,
 )
+from app.models.base import escape_like
 from app.people.phones import digits
 
 PAGE_SIZE = 50
 THREAD_PAGE = 25
 STATUSES = ("open", "closed", "archived")
 WHO = ("all", "mine", "unassigned")
+MIN_TEXT_SEARCH = 3  # characters before a search also reads message text
 # The expression the people migration (0002) indexes with pg_trgm; the same text uses that index.
 MEMBER_SEARCH_SQL = "(first_name || ' ' || last_name || ' ' || coalesce(email, ''))"
 
@@ -122,27 +124,35 @@ def visible_to(user: Any) -> Any:
     return or_(Conversation.assignee_id == user.id, Conversation.member_id.in_(led_members))
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _search(church_id: int, q: str, ids: list[int] | None = None) -> Any:
+    """Conversations whose member's name, email or number, or any message's text, contains `q`.
 
-
-def _search(church_id: int, q: str) -> Any:
-    pattern = f"%{_escape_like(q)}%"
+    Message text is searched from MIN_TEXT_SEARCH characters on: a shorter term matches nearly
+    every message and no trigram index can help, so one or two letters would read them all.
+    `ids` bounds the message search to those conversations (the live poll's changed rows).
+    """
+    pattern = f"%{escape_like(q)}%"
     member_terms = [literal_column(MEMBER_SEARCH_SQL).ilike(pattern, escape="\\")]
     number = digits(q)
     if len(number) >= 3:
         member_terms.append(Member.phone_e164.like(f"%{number}%"))
     matching_members = select(Member.id).where(Member.church_id == church_id, or_(*member_terms))
+    if len(q) < MIN_TEXT_SEARCH:
+        return Conversation.member_id.in_(matching_members)
     matching_messages = select(ConversationMessage.conversation_id).where(
         ConversationMessage.church_id == church_id, ConversationMessage.body.ilike(pattern, escape="\\")
     )
+    if ids is not None:
+        matching_messages = matching_messages.where(ConversationMessage.conversation_id.in_(ids))
     return or_(Conversation.member_id.in_(matching_members), Conversation.id.in_(matching_messages))
 
 
-def _filtered(church_id: int, user: Any, flt: ListFilter):
-    """The list's columns for the conversations this user may see that match the filter."""
+def _filtered(church_id: int, user: Any, flt: ListFilter, ids: list[int] | None = None):
+    """The list's columns for the conversations this user may see that match the filter (among `ids`)."""
     stmt = _list_columns().where(Conversation.church_id == church_id, Conversation.status == flt.status)
     stmt = stmt.where(visible_to(user))
+    if ids is not None:
+        stmt = stmt.where(Conversation.id.in_(ids))
     if flt.who == "mine":
         stmt = stmt.where(Conversation.assignee_id == user.id)
     elif flt.who == "unassigned":
@@ -150,7 +160,7 @@ def _filtered(church_id: int, user: Any, flt: ListFilter):
     if flt.unread:
         stmt = stmt.where(Conversation.unread_count > 0)
     if flt.q:
-        stmt = stmt.where(_search(church_id, flt.q))
+        stmt = stmt.where(_search(church_id, flt.q, ids))
     return stmt
 
 
@@ -170,7 +180,7 @@ def list_rows_by_id(church_id: int, user: Any, flt: ListFilter, ids: list[int]) 
     """The changed rows still matching the filter, newest first, and the ids that no longer match."""
     if not ids:
         return [], set()
-    stmt = _filtered(church_id, user, flt).where(Conversation.id.in_(ids))
+    stmt = _filtered(church_id, user, flt, ids)
     rows = db.session.execute(stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())).all()
     return rows, set(ids) - {r.id for r in rows}
 

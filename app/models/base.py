@@ -40,6 +40,15 @@ class TenantMixin:
         return mapped_column(ForeignKey("churches.id", ondelete="CASCADE"), index=True)
 
 
+def escape_like(text: str) -> str:
+    """`text` as a literal inside a LIKE/ILIKE pattern, whose `escape` must be one backslash.
+
+    Without it a search for "50%" or "a_b" is a pattern of its own, and a lone "%" or "_" matches
+    every row, which turns a cheap search into a scan of the whole table.
+    """
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def status_check(column: str, values: tuple[str, ...]) -> str:
     """SQL for a CHECK constraint limiting a text column to known values."""
     quoted = ", ".join(f"'{v}'" for v in values)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from app.models import GroupLeader, GroupMember, Member, User
+from app.models.base import escape_like
 from app.people.phones import digits, try_normalize
 from app.tenancy import scoped
 
@@ -35,7 +36,6 @@ SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "newest": "Newest first", 
 # PostgreSQL uses the trigram index only for the very expression it was built on.
 NAME_TEXT = Member.first_name.op("||")(literal_column("' '")).op("||")(Member.last_name)
 _PHONE_ONLY = re.compile(r"^[\d\s().+\-]+$")
-_LIKE_SPECIAL = re.compile(r"([\\%_])")
 MAX_QUERY = 100
 MAX_WORDS = 6
 
@@ -84,10 +84,6 @@ def _int(value: str | None) -> int | None:
     return number if number and 0 < number < 2**63 else None
 
 
-def _like_escape(text: str) -> str:
-    return _LIKE_SPECIAL.sub(r"\\\1", text)
-
-
 @dataclass(frozen=True)
 class SearchTerm:
     """One part of what was typed in the search box: how it matches (`kind`), and with what `values`."""
@@ -116,7 +112,7 @@ def search_terms(q: str, country: str) -> tuple[SearchTerm, ...]:
             return (SearchTerm("digits", (f"%{number_digits}%",)),)
     terms = []
     for word in q.split()[:MAX_WORDS]:
-        pattern = _like_escape(word.lower())
+        pattern = escape_like(word.lower())
         if len(word) >= 3:
             terms.append(SearchTerm("infix", (f"%{pattern}%",)))
         else:

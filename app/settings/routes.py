@@ -5,11 +5,14 @@ Other domains add their own section to templates/settings/index.html (one card e
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from contextlib import closing
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, role_required
 from app.deletion import ask_then_delete
+from app.delivery import make_provider
 from app.errors import Conflict
 from app.extensions import db
 from app.keywords.services import default_help_text
@@ -139,12 +142,17 @@ def _number_form(number: PhoneNumber | None = None) -> NumberForm:
     return form
 
 
+def _save_number(form: NumberForm, number: PhoneNumber | None) -> PhoneNumber:
+    with closing(make_provider(current_app.config)) as provider:
+        return services.save_number(
+            current_user, number, form.e164.data, form.number_type.data, form.branch_id.data or None, provider
+        )
+
+
 def _number_form_page(form: NumberForm, number: PhoneNumber | None):
     return _save_or_show(
         form,
-        lambda: services.save_number(
-            current_user, number, form.e164.data, form.number_type.data, form.branch_id.data or None
-        ),
+        lambda: _save_number(form, number),
         form.e164,
         lambda saved: f"Number {saved.e164} saved.",
         "settings/number_form.html",

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.services import enqueue_batches
+from app.delivery import Provider, ProviderError
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Branch, Church, PhoneNumber, User
@@ -84,16 +85,32 @@ def _own_branch(actor: User, branch_id: int | None) -> int | None:
     return found
 
 
+# One answer for "another church sends from it" and "your provider account does not hold it":
+# telling them apart would let any church find out which numbers other churches use.
+NOT_YOURS = "This number is not one your church can send from: check it is on your Telnyx account."
+ALREADY_YOURS = "This number is already one of your church's."
+UNCHECKED = "We could not check this number with Telnyx just now. Try again in a minute."
+
+
 def save_number(
-    actor: User, number: PhoneNumber | None, e164: str, number_type: str, branch_id: int | None
+    actor: User, number: PhoneNumber | None, e164: str, number_type: str, branch_id: int | None, provider: Provider
 ) -> PhoneNumber:
-    """Add or change a sending number. A number is unique across Koinonia; a branch has at most one."""
+    """Add or change a sending number. A number is unique across Koinonia; a branch has at most one.
+
+    A number new to the church must be one the provider account holds, asked of the provider.
+    """
     require_admin(actor)
     own_branch = _own_branch(actor, branch_id)
     current_id = number.id if number is not None else 0
-    taken = db.session.scalar(select(PhoneNumber.id).where(PhoneNumber.e164 == e164, PhoneNumber.id != current_id))
-    if taken is not None:
-        raise Conflict("This number is already in use.")
+    owner = db.session.scalar(
+        select(PhoneNumber.church_id).where(PhoneNumber.e164 == e164, PhoneNumber.id != current_id)
+    )
+    if owner == actor.church_id:
+        raise Conflict(ALREADY_YOURS)
+    if number is None or number.e164 != e164:
+        _require_held(provider, e164)
+    if owner is not None:
+        raise Conflict(NOT_YOURS)
     if own_branch:
         # One number per branch: the branch's previous number becomes church-wide.
         db.session.execute(
@@ -105,8 +122,18 @@ def save_number(
         number = PhoneNumber(church_id=actor.church_id)
         db.session.add(number)
     number.e164, number.number_type, number.branch_id = e164, number_type, own_branch
-    _flush("This number is already in use.")
+    _flush(NOT_YOURS)
     return number
+
+
+def _require_held(provider: Provider, e164: str) -> None:
+    try:
+        held = provider.holds_number(e164)
+    except ProviderError as err:
+        log.warning("number check failed", extra={"error": str(err)})
+        raise Conflict(UNCHECKED) from None
+    if not held:
+        raise Conflict(NOT_YOURS)
 
 
 def delete_number(actor: User, number: PhoneNumber) -> None:

@@ -73,6 +73,25 @@
     focusedRow = active && active.classList && active.classList.contains("conv-row") ? active.dataset.conversationId : null;
   });
 
+  // A searched list's poll puts the rows that moved back at the top: order them by cursor
+  // (ISO time in one offset, so text order is time order; then id).
+  function newerFirst(a, b) {
+    const [atA, idA] = a.dataset.cursor.split("_");
+    const [atB, idB] = b.dataset.cursor.split("_");
+    if (atA !== atB) return atA < atB ? 1 : -1;
+    return (parseInt(idB, 10) || 0) - (parseInt(idA, 10) || 0);
+  }
+
+  document.addEventListener("htmx:oobAfterSwap", (evt) => {
+    const list = evt.detail.target;
+    if (!list || list.id !== "conv-rows") return;
+    const rows = $$(".conv-row", list);
+    if (!rows.length) return;
+    $$(".conv-empty", list).forEach((el) => el.remove());
+    const more = $(".conv-more", list);
+    rows.sort(newerFirst).forEach((row) => list.insertBefore(row, more));
+  });
+
   document.addEventListener("htmx:afterSettle", (evt) => {
     const target = evt.detail.target;
     dedupe();

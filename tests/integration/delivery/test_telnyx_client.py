@@ -54,6 +54,27 @@ def test_make_provider_builds_a_client_from_config(simulator):
         make_provider({"TELNYX_API_BASE": simulator.api_base})
 
 
+def test_holds_number_asks_the_account_for_exactly_that_number(client, simulator):
+    assert client.holds_number(CHURCH) and client.holds_number("+17735550142")  # demo, then 555-01XX
+    assert not client.holds_number("+13125559876") and not client.holds_number("+1312555014")
+    assert client.holds_number("22395") and not client.holds_number("99999")
+    listed = httpx.get(
+        f"{simulator.api_base}/phone_numbers",
+        params={"filter[phone_number]": CHURCH},
+        headers={"Authorization": "Bearer KEY_test"},
+    ).json()
+    assert listed["data"][0]["phone_number"] == CHURCH and listed["data"][0]["status"] == "active"
+    assert listed["meta"]["total_results"] == 1
+
+
+def test_holds_number_raises_provider_errors(simulator):
+    with pytest.raises(PermanentError) as refused:
+        TelnyxClient(simulator.api_base.replace("/v2", "/nowhere"), "KEY_test").holds_number(CHURCH)
+    assert refused.value.http_status == 404
+    with pytest.raises(TransientError):
+        TelnyxClient("http://127.0.0.1:9/v2", "KEY_test", timeout=1.0).holds_number(CHURCH)
+
+
 def test_missing_bearer_token_gets_telnyx_401(simulator):
     response = httpx.post(f"{simulator.api_base}/messages", json={"from": CHURCH, "to": MEMBER, "text": "x"})
     assert response.status_code == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.models import Branch, Member, PhoneNumber
+from app.models import Branch, Member
 
 
 def _branch(db, church, name):
@@ -35,27 +35,6 @@ def test_branch_create_edit_delete(client, login_as, db, church):
     db.session.expire_all()
     assert _branch(db, church, "West Campus") is None
     assert db.session.get(Member, member.id).branch_id is None
-
-
-def test_branch_number_is_normalised_unique_and_one_per_branch(client, login_as, db, church):
-    login_as("owner")
-    downtown = _branch(db, church, "Downtown")
-    data = {"e164": "(312) 555-0177", "number_type": "long_code", "branch_id": downtown.id}
-    assert client.post("/settings/numbers/new", data=data).status_code == 302
-    number = db.session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == "+13125550177"))
-    assert number.branch_id == downtown.id and number.church_id == church.id
-    taken = client.post("/settings/numbers/new", data={**data, "e164": "+1 312 555 0200", "branch_id": 0})
-    assert taken.status_code == 422 and "already in use" in taken.get_data(as_text=True)  # Hope Chapel's
-    bad = client.post("/settings/numbers/new", data={**data, "e164": "12"})
-    assert bad.status_code == 422 and "wrong number of digits" in bad.get_data(as_text=True)
-    short = client.post("/settings/numbers/new", data={"e164": "1234", "number_type": "short_code", "branch_id": 0})
-    assert "5 or 6 digits" in short.get_data(as_text=True)
-    # A second number for the same branch takes over; the first becomes church-wide.
-    client.post("/settings/numbers/new", data={**data, "e164": "(312) 555-0178"})
-    db.session.expire_all()
-    assert db.session.get(PhoneNumber, number.id).branch_id is None
-    client.post(f"/settings/numbers/{number.id}/delete")
-    assert db.session.get(PhoneNumber, number.id) is None
 
 
 def test_leaders_are_kept_out(client, login_as):
