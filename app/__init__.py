@@ -98,7 +98,7 @@ def _install_observability(app: Flask) -> None:
 
 def _configure_login() -> None:
     # Runs app/auth/__init__ and its routes: loaded here, as BLUEPRINTS are.
-    from app.auth.identity import load_user as load_identity
+    from app.auth.identity import load_signed_in
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -106,9 +106,8 @@ def _configure_login() -> None:
     # "basic": "strong" would sign out phone users whenever their IP changes.
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return load_identity(int(user_id))
+    # The id is User.get_id()'s "<id>:<version>", in the session and the remember-me cookie alike.
+    login_manager.user_loader(load_signed_in)
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
@@ -36,6 +36,7 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             db.session.commit()
+            _fresh_session()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("That email and password do not match an account.")
@@ -43,9 +44,29 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+def _fresh_session() -> None:
+    """Start the signed-in session empty: nothing set before sign-in (by anyone) carries over."""
+    kept = {key: session[key] for key in KEPT_AT_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
+
+
+# Messages waiting to be shown are all a visitor's session holds that sign-in should keep
+# (`next` travels in the query string).
+KEPT_AT_SIGN_IN = ("_flashes",)
+
+
 @bp.post("/logout")
 def logout():
-    """Sign out (POST only, so a link or image cannot sign someone out)."""
-    logout_user()
+    """Sign out everywhere (POST only, so a link or image cannot sign someone out).
+
+    The session is a signed cookie, so a copy of it would outlive a plain sign-out: moving the
+    user's session version ends this session, its copies and every remember-me cookie at once.
+    """
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
+    session.clear()
+    logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))
