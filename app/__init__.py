@@ -67,8 +67,10 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.config.from_object(config_class())
     app.session_interface = MachineAwareSessionInterface()
     configure_logging(app)
-    # One proxy hop (the load balancer) so rate limits see the real client address.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # Behind that many proxies, the address they saw is the client's (rate limits key on it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=1)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))

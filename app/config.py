@@ -137,7 +137,17 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("json", "console"), "json"),
         "SLOW_QUERY_MS": _positive_int(env, "SLOW_QUERY_MS", 250),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
+        "TRUSTED_PROXY_HOPS": _proxy_hops(env),
     }
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    # X-Forwarded-For is only as good as the proxy that wrote it: read it only when told how
+    # many proxies stand in front, or anyone could pick their own address (and rate-limit key).
+    raw = env.get("TRUSTED_PROXY_HOPS", "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be the number of proxies in front of the app (0-5), got {raw!r}")
+    return int(raw)
 
 
 def _check_production_secret(secret: str) -> None:

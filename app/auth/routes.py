@@ -10,7 +10,8 @@ from flask_login import current_user, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.services import authenticate
-from app.extensions import db, limiter, login_rate_key
+from app.extensions import db
+from app.security import login_throttle
 
 
 def _safe_next(target: str | None) -> str:
@@ -21,20 +22,25 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    "5 per 15 minutes",
-    key_func=login_rate_key,
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code != 302,  # only failed attempts count
-)
 def login():
     """The sign-in page."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        # Charged before the password is checked: see app.security.login_throttle.
+        attempt = login_throttle.charge(request.remote_addr or "unknown", form.email.data)
+        if attempt.refused:
+            minutes = -(-attempt.retry_after // 60)
+            form.form_errors.append(
+                f"Too many attempts to sign in. For your security, try again in {minutes} "
+                f"minute{'s' if minutes != 1 else ''}."
+            )
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(attempt.retry_after)}
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
+            attempt.refund()
             db.session.commit()
             _fresh_session()
             login_user(user, remember=form.remember.data)
