@@ -4,7 +4,7 @@ import pytest
 from flask import g
 
 from app import cache
-from app.auth.services import find_user_by_email
+from app.auth.services import find_user_by_email, hash_password
 from app.extensions import csrf
 
 
@@ -183,3 +183,27 @@ def test_signing_in_again_after_sign_out_works(client):
     client.post("/logout")
     _sign_in(client)
     assert _as_a_new_request(client).status_code == 200
+
+
+def test_a_new_password_ends_remember_me_cookies(app, client, db, cached_identity):
+    _sign_in(client, remember=True)
+    thief = app.test_client()
+    thief.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    assert _as_a_new_request(thief).status_code == 200
+    find_user_by_email("admin@example.org").password_hash = hash_password("a new password")
+    db.session.commit()
+    thief.delete_cookie("session")
+    assert _as_a_new_request(thief).status_code == 302
+
+
+def test_deactivation_ends_remember_me_cookies_for_good(app, client, db, cached_identity):
+    _sign_in(client, remember=True)
+    cookie = client.get_cookie("remember_token").value
+    user = find_user_by_email("admin@example.org")
+    user.active = False
+    db.session.commit()
+    user.active = True  # reactivated: the old cookie still names the old version
+    db.session.commit()
+    thief = app.test_client()
+    thief.set_cookie("remember_token", cookie)
+    assert _as_a_new_request(thief).status_code == 302
