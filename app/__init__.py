@@ -67,8 +67,10 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.config.from_object(config_class())
     app.session_interface = MachineAwareSessionInterface()
     configure_logging(app)
-    # One proxy hop (the load balancer) so rate limits see the real client address.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # Behind that many proxies, the address they saw is the client's (rate limits key on it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=1)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -98,7 +100,7 @@ def _install_observability(app: Flask) -> None:
 
 def _configure_login() -> None:
     # Runs app/auth/__init__ and its routes: loaded here, as BLUEPRINTS are.
-    from app.auth.identity import load_user as load_identity
+    from app.auth.identity import load_signed_in
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -106,9 +108,8 @@ def _configure_login() -> None:
     # "basic": "strong" would sign out phone users whenever their IP changes.
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return load_identity(int(user_id))
+    # The id is User.get_id()'s "<id>:<version>", in the session and the remember-me cookie alike.
+    login_manager.user_loader(load_signed_in)
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -22,6 +22,22 @@ class ConfigError(Exception):
 
 ENVIRONMENTS = ("development", "test", "production")
 
+# Keys that have appeared in this repository (compose files, examples, tests): public, so anyone
+# could sign a session with them. Production refuses them whatever their length;
+# tests/unit/test_config.py checks that every long key the repository spells out is listed here.
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        "docker-dev-secret-key-change-me-0123456789",
+        "test-secret-key-not-for-production",
+        "e2e-secret-key-0123456789",
+        "kill-test-secret-key-0123",
+        "a-long-enough-secret-key",
+        "bench-secret-key-0123456789",
+        "bench-secret-key-0123456789abcdef",
+    }
+)
+PRODUCTION_SECRET_BYTES = 32
+
 
 def _required(env: Mapping[str, str], name: str, expected: str) -> str:
     value = env.get(name, "").strip()
@@ -79,10 +95,12 @@ def _price_ids(env: Mapping[str, str]) -> dict[str, str]:
 
 def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
     """Validate the environment and return Flask config keys; raise ConfigError on the first problem."""
-    secret = _required(env, "SECRET_KEY", "a random string of at least 16 characters")
+    secret = _required(env, "SECRET_KEY", "a random string of at least 16 characters (32 bytes in production)")
     if len(secret) < 16:
         raise ConfigError("SECRET_KEY must be at least 16 characters")
     environment = _choice(env, "KOINONIA_ENV", ENVIRONMENTS, "production")
+    if environment == "production":
+        _check_production_secret(secret)
     provider = _choice(env, "SMS_PROVIDER", ("simulator", "telnyx"), "simulator")
     public_key = env.get("TELNYX_PUBLIC_KEY", "").strip()
     if public_key:
@@ -120,12 +138,31 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "SLOW_QUERY_MS": _positive_int(env, "SLOW_QUERY_MS", 250),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
+        "TRUSTED_PROXY_HOPS": _proxy_hops(env),
     }
 
 
 def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
     """A comma-separated list of email addresses, lower-cased."""
     return frozenset(e.strip().lower() for e in env.get(name, "").split(",") if e.strip())
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    # X-Forwarded-For is only as good as the proxy that wrote it: read it only when told how
+    # many proxies stand in front, or anyone could pick their own address (and rate-limit key).
+    raw = env.get("TRUSTED_PROXY_HOPS", "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be the number of proxies in front of the app (0-5), got {raw!r}")
+    return int(raw)
+
+
+def _check_production_secret(secret: str) -> None:
+    """Production signs sessions with the key: it must be long and not one the world has seen."""
+    hint = "generate one with python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    if secret in PUBLISHED_SECRET_KEYS:
+        raise ConfigError(f"SECRET_KEY is a published example key and cannot be used in production: {hint}")
+    if len(secret.encode()) < PRODUCTION_SECRET_BYTES:
+        raise ConfigError(f"SECRET_KEY must be at least {PRODUCTION_SECRET_BYTES} bytes in production: {hint}")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import redis
-from flask import Flask, request
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -53,12 +53,6 @@ class RedisExtension:
 
 
 rds = RedisExtension()
-
-
-def login_rate_key() -> str:
-    """Rate-limit key for sign-in: the client address plus the email being tried."""
-    email = (request.form.get("email") or "").strip().lower()
-    return f"{get_remote_address()}|{email}"
 
 
 def user_rate_key() -> str:

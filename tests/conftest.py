@@ -137,7 +137,7 @@ def login_as(client, db, church):
         if user is None:
             user = UserFactory(church_id=church.id, role=role_or_email, email=f"{role_or_email}.user@example.org")
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
         # Requests share the test's app context, where Flask-Login keeps the user it loaded:
         # drop it so the next request signs in as this user, even after another login_as.

@@ -26,6 +26,21 @@ from app.models import Church, User
 _church_of: dict[int, int] = {}
 
 
+def load_signed_in(token: str) -> User | None:
+    """The user a session or remember-me cookie names ("<id>:<version>"), while that is current.
+
+    The version comes with the remembered copy, so checking it costs nothing; a cookie from
+    before the user's last sign-out (or role, password or status change) names an older one.
+    """
+    user_id, sep, version = token.partition(":")
+    if not (sep and user_id.isdigit() and version.isdigit()):
+        return None  # a cookie from before versions: sign in again
+    user = load_user(int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
 def load_user(user_id: int) -> User | None:
     """The user for a session's id, attached to this request's session, or None if gone."""
     church_id = _church_of.get(user_id)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.services import authenticate
-from app.extensions import db, limiter, login_rate_key
+from app.extensions import db
+from app.security import login_throttle
 
 
 def _safe_next(target: str | None) -> str:
@@ -21,21 +22,27 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    "5 per 15 minutes",
-    key_func=login_rate_key,
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code != 302,  # only failed attempts count
-)
 def login():
     """The sign-in page."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        # Charged before the password is checked: see app.security.login_throttle.
+        attempt = login_throttle.charge(request.remote_addr or "unknown", form.email.data)
+        if attempt.refused:
+            minutes = -(-attempt.retry_after // 60)
+            form.form_errors.append(
+                f"Too many attempts to sign in. For your security, try again in {minutes} "
+                f"minute{'s' if minutes != 1 else ''}."
+            )
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(attempt.retry_after)}
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
+            attempt.refund()
             db.session.commit()
+            _fresh_session()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("That email and password do not match an account.")
@@ -43,9 +50,29 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
+def _fresh_session() -> None:
+    """Start the signed-in session empty: nothing set before sign-in (by anyone) carries over."""
+    kept = {key: session[key] for key in KEPT_AT_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
+
+
+# Messages waiting to be shown are all a visitor's session holds that sign-in should keep
+# (`next` travels in the query string).
+KEPT_AT_SIGN_IN = ("_flashes",)
+
+
 @bp.post("/logout")
 def logout():
-    """Sign out (POST only, so a link or image cannot sign someone out)."""
-    logout_user()
+    """Sign out everywhere (POST only, so a link or image cannot sign someone out).
+
+    The session is a signed cookie, so a copy of it would outlive a plain sign-out: moving the
+    user's session version ends this session, its copies and every remember-me cookie at once.
+    """
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
+    session.clear()
+    logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))

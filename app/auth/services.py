@@ -38,7 +38,8 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None:
         verify_password(_DUMMY_HASH, password)
         return None
-    if not user.active or not verify_password(user.password_hash, password):
+    # The hash is checked for inactive accounts too, so they answer no faster than others.
+    if not verify_password(user.password_hash, password) or not user.active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, func, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, event, func, inspect, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, status_check
 
@@ -43,12 +43,23 @@ class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_login_at: Mapped[datetime | None]
+    # Every session and remember-me cookie carries the version it was signed in at; moving it
+    # (sign-out, a new role or password, deactivation) ends all of them. See end_sessions().
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     church: Mapped[Church] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie: "<id>:<version>"."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Sign this user out everywhere at the next commit (atomic: two sign-outs both count)."""
+        self.session_version = User.session_version + 1
 
     @property
     def display_name(self) -> str:
@@ -95,3 +106,19 @@ class PhoneNumber(IdMixin, TimestampMixin, TenantMixin, Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     provider_id: Mapped[str | None] = mapped_column(String(64))
     messaging_profile_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# A change to who someone is or what they may do ends the sessions signed in before it.
+SESSION_ENDING_FIELDS = ("role", "active", "password_hash")
+
+
+@event.listens_for(Session, "before_flush")
+def _end_sessions_on_access_change(session: Session, flush_context, instances) -> None:
+    for obj in session.dirty:
+        if not isinstance(obj, User):
+            continue
+        attrs = inspect(obj).attrs
+        if attrs.session_version.history.has_changes():
+            continue  # already ended (end_sessions) in this flush
+        if any(attrs[name].history.has_changes() for name in SESSION_ENDING_FIELDS):
+            obj.end_sessions()

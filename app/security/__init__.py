@@ -1,1 +1,1 @@
-"""Security helpers: webhook signatures, PII masking."""
+"""Security helpers: webhook signatures, PII masking, the sign-in throttle."""

@@ -65,6 +65,8 @@ def test_a_role_change_in_this_process_applies_to_the_next_request(client, login
     assert _fresh_request_user(client, "/billing").status_code == 200
     user.role = "leader"
     db.session.commit()
+    assert _fresh_request_user(client, "/billing").status_code == 302  # the change ended the session
+    login_as(user.email)
     assert _fresh_request_user(client, "/billing").status_code == 403
 
 

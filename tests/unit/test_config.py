@@ -1,3 +1,5 @@
+import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ BASE = {
     "SECRET_KEY": "a-long-enough-secret-key",
     "DATABASE_URL": "postgresql://u:p@localhost:5432/db",
     "REDIS_URL": "redis://localhost:6379/0",
+    "KOINONIA_ENV": "development",
 }
 
 
@@ -18,6 +21,7 @@ def test_valid_environment_normalises_the_database_driver():
     settings = settings_from_env(BASE)
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@localhost:5432/db"
     assert settings["TELNYX_API_BASE"] == "https://api.telnyx.com/v2"
+    assert settings["TRUSTED_PROXY_HOPS"] == 0  # X-Forwarded-For is not read unless proxies are declared
 
 
 @pytest.mark.parametrize(
@@ -30,6 +34,8 @@ def test_valid_environment_normalises_the_database_driver():
         ({"SMS_PROVIDER": "telnyx"}, "TELNYX_API_KEY is required"),
         ({"TELNYX_PUBLIC_KEY": "not-base64!"}, "TELNYX_PUBLIC_KEY must be the base64"),
         ({"STRIPE_PRICE_IDS": "starter"}, "STRIPE_PRICE_IDS must be plan=price pairs"),
+        ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS must be the number of proxies"),
+        ({"TRUSTED_PROXY_HOPS": "yes"}, "TRUSTED_PROXY_HOPS must be the number of proxies"),
     ],
 )
 def test_bad_settings_name_the_variable(override, message):
@@ -59,3 +65,36 @@ def test_start_up_stops_with_one_clear_line(env, expected):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == [f"koinonia: configuration error: {expected}" + lines[0].split(expected, 1)[1]]
     assert "Traceback" not in proc.stderr
+
+
+def test_production_accepts_a_long_unpublished_secret_key():
+    settings = settings_from_env({**BASE, "KOINONIA_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(32)})
+    assert settings["KOINONIA_ENV"] == "production"
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("a-long-enough-secret-key", "SECRET_KEY is a published example key"),
+        ("docker-dev-secret-key-change-me-0123456789", "SECRET_KEY is a published example key"),
+        (secrets.token_hex(31)[:31], "SECRET_KEY must be at least 32 bytes in production"),
+    ],
+)
+def test_production_refuses_short_or_published_secret_keys(secret, message):
+    with pytest.raises(ConfigError, match=message):
+        settings_from_env({**BASE, "KOINONIA_ENV": "production", "SECRET_KEY": secret})
+
+
+def test_every_secret_key_the_repository_spells_out_is_refused_in_production():
+    """A key committed anywhere (compose, examples, tests, benches) is public: production refuses it."""
+    pattern = re.compile(r"""SECRET_KEY["']?\s*[:=(,]\s*(?:\$\{SECRET_KEY:-)?["']?([\w.~-]{16,})""")
+    spelled = {"bench-secret-key-0123456789abcdef"}  # bench/dashboard.py names it SECRET
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for name in tracked.split():
+        path = ROOT / name
+        if path.suffix in (".py", ".yml", ".yaml", ".sh", ".example", ".md", ".toml") and path.is_file():
+            spelled.update(pattern.findall(path.read_text(encoding="utf-8", errors="replace")))
+    assert spelled, "the scan found no keys: the pattern no longer matches how keys are written"
+    for secret in spelled:
+        with pytest.raises(ConfigError):
+            settings_from_env({**BASE, "KOINONIA_ENV": "production", "SECRET_KEY": secret})
