@@ -45,6 +45,14 @@ def try_normalize(raw: str | None, country: str = "US") -> str | None:
         return None
 
 
+def is_e164(value: str | None) -> bool:
+    """True when `value` is a valid number written in E.164, as every stored phone should be."""
+    if not value:
+        return False
+    # Most numbers are North American; the pattern spares them phonenumbers' parsing per row.
+    return bool(_NANP_E164.fullmatch(value)) or try_normalize(value) == value
+
+
 def format_national(e164: str | None) -> str:
     """+13125550142 → (312) 555-0142 for display; other countries in international format."""
     if not e164:

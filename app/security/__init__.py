@@ -1,1 +1,1 @@
-"""Security helpers: webhook signatures, PII masking."""
+"""Security helpers: webhook signatures, PII masking, CSV downloads a spreadsheet cannot run."""

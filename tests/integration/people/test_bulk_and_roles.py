@@ -176,6 +176,23 @@ def test_export_neutralises_spreadsheet_formulas(client, login_as, db, church):
     assert "'=HYPERLINK(1)" in body
 
 
+def test_export_writes_only_valid_phones(client, login_as, db, church):
+    """The phone column is not trusted (inbound numbers come from the provider): a formula never reaches the file."""
+    login_as("owner")
+    db.session.add_all(
+        [
+            Member(church_id=church.id, first_name="Trusty", last_name="Phone", phone_e164="+17735558898"),
+            Member(church_id=church.id, first_name="Trusty", last_name="Formula", phone_e164="=1+2"),
+            Member(church_id=church.id, first_name="Trusty", last_name="Minus", phone_e164="-2+3"),
+        ]
+    )
+    db.session.flush()
+    body = client.get("/members/export.csv?q=trusty").get_data(as_text=True)
+    rows = {r["last_name"]: r["phone"] for r in csv.DictReader(io.StringIO(body))}
+    assert rows == {"Phone": "+17735558898", "Formula": "", "Minus": ""}
+    assert "=1+2" not in body and "-2+3" not in body
+
+
 def test_groups_list_counts_and_leader_view(client, login_as, db, church):
     login_as("owner")
     html = client.get("/groups").get_data(as_text=True)
