@@ -83,9 +83,11 @@ def new():
         template_id = request.args.get("template_id", type=int)
         if template_id:
             form.body.data = get_or_404(Template, template_id).body
-    elif not form.idempotency_key.data:
+        return render("broadcasts/new.html", **pages.composer_context(form, current_user))
+    if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
-    return render("broadcasts/new.html", **pages.composer_context(form, current_user))
+    status = 200 if form.check_bounds() else 422
+    return render("broadcasts/new.html", status=status, **pages.composer_context(form, current_user))
 
 
 @bp.post("/broadcasts/new/counter")
@@ -116,8 +118,13 @@ def smart_quotes():
     """Replace curly quotes, dashes and ellipses with GSM-7 look-alikes, keeping everything else."""
     pages.require_composer(current_user)
     form = _form()
-    form.body.data = replace_smart_characters(form.body.data or "")
-    body, status = render("broadcasts/new.html", "broadcasts/_body.html", **pages.composer_context(form, current_user))
+    status = 200
+    if form.check_bounds():
+        form.body.data = replace_smart_characters(form.body.data or "")
+    else:
+        status = 422
+    context = pages.composer_context(form, current_user)
+    body, status = render("broadcasts/new.html", "broadcasts/_body.html", status=status, **context)
     response = make_response(body, status)
     # After the swap, so the counter (listening for body-changed) posts the new text, not the old.
     response.headers["HX-Trigger-After-Swap"] = "body-changed"
