@@ -18,12 +18,13 @@ class NoteForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    assignee_id = SelectField("Assigned to", coerce=str, validate_choice=False)
+    # An id, never more digits than a bigint holds (int() refuses over 4,300 of them).
+    assignee_id = SelectField("Assigned to", coerce=str, validate_choice=False, validators=[Length(max=18)])
 
     def assignee(self) -> int | None:
         """The chosen user id, or None for "unassigned"."""
         raw = (self.assignee_id.data or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
 class StatusForm(FlaskForm):

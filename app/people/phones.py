@@ -13,6 +13,10 @@ import phonenumbers
 _DIGITS = re.compile(r"\D+")
 # A North American number in E.164: NPA and NXX start with 2-9.
 _NANP_E164 = re.compile(r"\+1([2-9]\d\d)([2-9]\d\d)(\d{4})")
+# A phone typed with spaces, dashes and an extension fits easily; longer is not a phone, and forms
+# refuse it before anything parses it.
+PHONE_MAX = 40
+PHONE_TOO_LONG = f"At most {PHONE_MAX} characters."
 
 
 class PhoneError(ValueError):
