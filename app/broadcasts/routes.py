@@ -18,6 +18,7 @@ from app.errors import AppError
 from app.extensions import db
 from app.htmx import render, trigger
 from app.models import Broadcast, Schedule, Template
+from app.people.queries import MAX_QUERY
 from app.people.templating import member_time
 from app.tenancy import get_or_404
 
@@ -138,7 +139,7 @@ def member_search():
     pages.require_composer(current_user)
     if not current_user.is_admin:
         abort(403)
-    q = request.args.get("q", "").strip()
+    q = request.args.get("q", "").strip()[:MAX_QUERY]
     members = pages.search_members(current_user.church_id, q) if len(q) >= 2 else []
     return render("broadcasts/_member_results.html", "broadcasts/_member_results.html", members=members, q=q)
 

@@ -7,6 +7,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.inbox.services import MAX_BODY, STATUSES
+from app.security.inputs import parse_id
 
 
 class ReplyForm(FlaskForm):
@@ -23,8 +24,7 @@ class AssignForm(FlaskForm):
 
     def assignee(self) -> int | None:
         """The chosen user id, or None for "unassigned"."""
-        raw = (self.assignee_id.data or "").strip()
-        return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+        return parse_id(self.assignee_id.data)
 
 
 class StatusForm(FlaskForm):

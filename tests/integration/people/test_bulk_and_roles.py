@@ -51,6 +51,20 @@ def test_bulk_add_and_remove_from_group(client, login_as, db, church):
     assert _in_group(db, choir, [m.id for m in people]) == {people[2].id}
 
 
+def test_ids_that_are_not_ids_are_ignored_not_a_crash(client, login_as, db, church):
+    """ "²" passes str.isdigit() and int() refuses it; so does a number of 5,000 digits."""
+    login_as("owner")
+    choir = Group(church_id=church.id, name="Choir")
+    db.session.add(choir)
+    person = _members(db, church, 1, "Odd")[0]
+    ids = [str(person.id), "\u00b2", "9" * 5000]
+    response = client.post("/members/bulk", data={"action": "add_to_group", "group_id": choir.id, "ids": ids})
+    assert response.status_code == 302
+    assert _in_group(db, choir, [person.id]) == {person.id}
+    response = client.post(f"/groups/{choir.id}/members", data={"ids": ["\u00b2", "9" * 5000]})
+    assert response.status_code < 500
+
+
 def test_bulk_delete_needs_confirmation(client, login_as, db, church):
     login_as("owner")
     people = _members(db, church, 2, "Doomed")
