@@ -52,10 +52,22 @@ SHORTENERS = (
     "s.id",
     "v.gd",
 )
-_URL = re.compile(
-    r"(?i)\b(?:https?://|www\.)[^\s<>]+|\b(?:[a-z0-9-]+\.)+(?:com|org|net|info|ly|co|gl|gd|gy|id|at|cc|io|me|us|be|ink|link|church)"
-    r"(?:/[^\s<>]*)?"
+# A link is explicit (http(s)://, www.) up to the next space, or bare: a run of dot-separated labels
+# up to the last label that starts with a known top-level domain, then an optional path. The run is
+# matched whole and the domain found in Python: the old `(?:[a-z0-9-]+\.)+(?:com|…)` retried from every
+# label of a long run, quadratic time on one request. A run is tried once, from its first word
+# boundary (the atomic group commits to it; a later start could only find less), and the lookbehind
+# keeps it from being retried from its middle, so every character is read a bounded number of times.
+_EXPLICIT = r"\b(?:https?://|www\.)(?=[^\s<>])"
+_LINK = re.compile(
+    _EXPLICIT + r"[^\s<>]+"
+    r"|(?<![a-z0-9-])(?>[a-z0-9-]*?\b)(?!" + _EXPLICIT + r")"
+    r"(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)+)",
+    re.IGNORECASE,
 )
+_PATH = re.compile(r"/[^\s<>]*")
+_EXPLICIT_START = re.compile(_EXPLICIT, re.IGNORECASE)
+_TLD = re.compile(r"(?i)com|org|net|info|ly|co|gl|gd|gy|id|at|cc|io|me|us|be|ink|link|church")
 _MERGE = re.compile(r"\{[^{}]*\}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 STOP_HINT = re.compile(r"(?i)\b(reply|text)\s+stop\b")
@@ -133,7 +145,31 @@ class CheckInput:
 
 def links(body: str) -> list[str]:
     """The URLs (or bare domains) a message contains."""
-    return [m.group(0).rstrip(".,;:!?)") for m in _URL.finditer(_MERGE.sub(" ", body))]
+    text = _MERGE.sub(" ", body)
+    found = []
+    pos = 0
+    while match := _LINK.search(text, pos):
+        pos = match.end()
+        if match.group("host") is None:
+            found.append(match.group(0))
+            continue
+        labels = match.group("host").split(".")
+        # The last label (not the first) that starts with a known top-level domain ends the host.
+        last = next((i for i in range(len(labels) - 1, 0, -1) if _TLD.match(labels[i])), None)
+        if last is None:
+            # No domain in the run, but an explicit link may start inside it ("Sunday.https://…").
+            explicit = _EXPLICIT_START.search(text, match.start("host"), match.end() + len("://x"))
+            if explicit and explicit.start() > match.start():
+                pos = explicit.start()
+            continue
+        tld = _TLD.match(labels[last]).group(0)
+        link = ".".join(labels[:last]) + "." + tld
+        pos = match.start("host") + len(link)
+        if tld == labels[last] and last == len(labels) - 1 and (path := _PATH.match(text, pos)):
+            link += path.group(0)
+            pos = path.end()
+        found.append(link)
+    return [link.rstrip(".,;:!?)") for link in found]
 
 
 def shorteners(body: str) -> list[str]:

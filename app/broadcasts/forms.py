@@ -23,9 +23,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.broadcasts.schedules import WEEKDAY_NAMES, WEEKDAYS, Recurrence, local_to_utc
+from app.security.inputs import parse_ids
 
 MAX_BODY = 1600  # ten GSM-7 segments; providers refuse longer
 MAX_MEDIA = 10
+MAX_MEDIA_TEXT = MAX_MEDIA * 2049  # ten links of up to 2,048 characters, one a line
+MAX_PEOPLE = 1000  # member chips one composer may add
 
 
 class CheckboxListField(SelectMultipleField):
@@ -44,11 +47,12 @@ class IntListField(Field):
         return ""
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        ids: list[int] = []
-        for value in valuelist:
-            if str(value).isdigit() and int(value) not in ids:
-                ids.append(int(value))
-        self.data = ids
+        # One past the limit is enough to refuse.
+        self.data = parse_ids(valuelist, MAX_PEOPLE + 1)
+
+    def pre_validate(self, form) -> None:
+        if len(self.data or []) > MAX_PEOPLE:
+            raise ValidationError(f"At most {MAX_PEOPLE:,} people; pick a group instead.")
 
     def process_data(self, value) -> None:
         self.data = list(value or [])
@@ -64,7 +68,10 @@ class ComposerForm(FlaskForm):
             Length(max=MAX_BODY, message="At most 1,600 characters."),
         ],
     )
-    media_urls = TextAreaField("Picture or file links (MMS)", validators=[Optional()])
+    media_urls = TextAreaField(
+        "Picture or file links (MMS)",
+        validators=[Optional(), Length(max=MAX_MEDIA_TEXT, message=f"At most {MAX_MEDIA} links.")],
+    )
     everyone = BooleanField("Everyone")
     group_ids = CheckboxListField("Groups", coerce=int, validate_choice=False)
     branch_ids = CheckboxListField("Branches", coerce=int, validate_choice=False)
@@ -80,10 +87,39 @@ class ComposerForm(FlaskForm):
     weekdays = CheckboxListField("On", choices=[(d, WEEKDAY_NAMES[d]) for d in WEEKDAYS], validate_choice=False)
     month_day = IntegerField("Day of the month", validators=[Optional(), NumberRange(1, 31, "A day from 1 to 31.")])
     until = DateField("Until", validators=[Optional()])
-    idempotency_key = HiddenField()
+    idempotency_key = HiddenField(validators=[Length(max=64)])
+
+    def check_bounds(self) -> bool:
+        """Field errors for what is too long or out of range, before anything reads the values.
+
+        The composer's live endpoints (counter, audience, smart quotes) never run validate(), yet
+        they summarise the draft; an over-long body or a month day of 10**8 must stop here.
+        """
+        bounded = [self.body, self.media_urls, self.month_day, self.member_ids, self.idempotency_key]
+        for field in bounded:
+            if field.data is None:
+                continue
+            for check in field.validators:
+                if isinstance(check, Length | NumberRange):
+                    try:
+                        check(self, field)
+                    except ValidationError as error:
+                        if str(error) not in field.errors:
+                            field.errors = [*field.errors, str(error)]
+        try:
+            self.member_ids.pre_validate(self)
+        except ValidationError as error:
+            if str(error) not in self.member_ids.errors:
+                self.member_ids.errors = [*self.member_ids.errors, str(error)]
+        return not any(field.errors for field in bounded)
+
+    def usable_body(self) -> str:
+        """The body as far as the composer will count and check it: never past MAX_BODY characters."""
+        return (self.body.data or "")[:MAX_BODY]
 
     def media_list(self) -> list[str]:
-        return [line.strip() for line in (self.media_urls.data or "").splitlines() if line.strip()]
+        text = (self.media_urls.data or "")[:MAX_MEDIA_TEXT]
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
     def audience_dict(self) -> dict:
         return {
@@ -136,6 +172,8 @@ class ComposerForm(FlaskForm):
     def recurrence(self, tz: str) -> Recurrence | None:
         """The repeat choice as a Recurrence in local wall-clock time."""
         if self.when.data != "repeat" or not (self.send_time.data and self.until.data):
+            return None
+        if self.month_day.data is not None and not 1 <= self.month_day.data <= 31:
             return None
         start = datetime.combine(self.start_date(tz), self.send_time.data or time(9, 0))
         return Recurrence(

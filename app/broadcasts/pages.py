@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 
 from app.broadcasts.audience import AudienceSpec, audience_counts, single_branch_number
 from app.broadcasts.composer import normalise_newlines, summarise
-from app.broadcasts.forms import ComposerForm
+from app.broadcasts.forms import MAX_BODY, ComposerForm
 from app.broadcasts.schedules import build_rule, create_schedule, describe, next_run, occurrences
 from app.broadcasts.services import create_broadcast
 from app.delivery.segments import SMART_REPLACEMENTS
@@ -113,8 +113,11 @@ def _send_at(form: ComposerForm, tz: str) -> datetime | None:
 def composer_context(form: ComposerForm, user, **extra) -> dict:
     """Template context for the composer page and each of its partials."""
     church = user.church
+    # Bounds first: nothing below may read an over-long body or an out-of-range number.
+    form.check_bounds()
     spec = spec_for(form, user)
-    summary = summarise(church, form.body.data or "", form.media_list(), spec, send_at=_send_at(form, church.timezone))
+    send_at = _send_at(form, church.timezone)
+    summary = summarise(church, form.usable_body(), form.media_list(), spec, send_at=send_at)
     chips = []
     if spec.member_ids:
         chips = db.session.scalars(
@@ -132,7 +135,8 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
         "templates": templates,
         "church": church,
         "can_pick_anyone": user.is_admin,
-        "audience_errors": getattr(form, "audience_errors", []),
+        "audience_errors": [*getattr(form, "audience_errors", []), *form.member_ids.errors],
+        "over_limit": len(form.body.data or "") > MAX_BODY,
         **extra,
     }
 

@@ -18,6 +18,7 @@ from app.errors import AppError
 from app.extensions import db, limiter, user_rate_key
 from app.htmx import render, trigger
 from app.models import Schedule, Template
+from app.people.queries import MAX_QUERY
 from app.people.templating import member_time
 from app.tenancy import get_or_404
 
@@ -90,9 +91,11 @@ def new():
         template_id = request.args.get("template_id", type=int)
         if template_id:
             form.body.data = get_or_404(Template, template_id).body
-    elif not form.idempotency_key.data:
+        return render("broadcasts/new.html", **pages.composer_context(form, current_user))
+    if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
-    return render("broadcasts/new.html", **pages.composer_context(form, current_user))
+    status = 200 if form.check_bounds() else 422
+    return render("broadcasts/new.html", status=status, **pages.composer_context(form, current_user))
 
 
 @bp.post("/broadcasts/new/counter")
@@ -126,8 +129,13 @@ def smart_quotes():
     """Replace curly quotes, dashes and ellipses with GSM-7 look-alikes, keeping everything else."""
     pages.require_composer(current_user)
     form = _form()
-    form.body.data = replace_smart_characters(form.body.data or "")
-    body, status = render("broadcasts/new.html", "broadcasts/_body.html", **pages.composer_context(form, current_user))
+    status = 200
+    if form.check_bounds():
+        form.body.data = replace_smart_characters(form.body.data or "")
+    else:
+        status = 422
+    context = pages.composer_context(form, current_user)
+    body, status = render("broadcasts/new.html", "broadcasts/_body.html", status=status, **context)
     response = make_response(body, status)
     # After the swap, so the counter (listening for body-changed) posts the new text, not the old.
     response.headers["HX-Trigger-After-Swap"] = "body-changed"
@@ -142,7 +150,7 @@ def member_search():
     pages.require_composer(current_user)
     if not current_user.is_admin:
         abort(403)
-    q = request.args.get("q", "").strip()
+    q = request.args.get("q", "").strip()[:MAX_QUERY]
     members = pages.search_members(current_user.church_id, q) if len(q) >= 2 else []
     return render("broadcasts/_member_results.html", "broadcasts/_member_results.html", members=members, q=q)
 

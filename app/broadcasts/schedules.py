@@ -58,7 +58,10 @@ def build_rule(rec: Recurrence) -> str:
         days = [d for d in WEEKDAYS if d in rec.weekdays] or [WEEKDAYS[rec.start.weekday()]]
         parts.append("BYDAY=" + ",".join(days))
     else:
-        day = rec.month_day or rec.start.day
+        day = rec.start.day if rec.month_day is None else rec.month_day
+        if not 1 <= day <= 31:
+            # The form checks the range; a rule must never spell out a range of 10**8 days.
+            raise ValueError(f"month_day must be from 1 to 31, not {day}")
         if day <= 28:
             parts.append(f"BYMONTHDAY={day}")
         else:

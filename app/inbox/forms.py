@@ -7,6 +7,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.inbox.services import MAX_BODY, STATUSES
+from app.security.inputs import parse_id
 
 
 class ReplyForm(FlaskForm):
@@ -18,12 +19,12 @@ class NoteForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    assignee_id = SelectField("Assigned to", coerce=str, validate_choice=False)
+    # An id, never more digits than a bigint holds (int() refuses over 4,300 of them).
+    assignee_id = SelectField("Assigned to", coerce=str, validate_choice=False, validators=[Length(max=18)])
 
     def assignee(self) -> int | None:
         """The chosen user id, or None for "unassigned"."""
-        raw = (self.assignee_id.data or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return parse_id(self.assignee_id.data)
 
 
 class StatusForm(FlaskForm):

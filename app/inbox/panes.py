@@ -34,6 +34,7 @@ from app.inbox import queries, services
 from app.inbox.forms import NoteForm
 from app.inbox.templating import clock
 from app.models import Conversation, Member
+from app.security.inputs import parse_id
 
 IN_FLIGHT = ("queued", "sending", "sent")
 WINDOW_MAX = 200  # list rows a poll re-renders at most (the ones loaded on screen)
@@ -320,9 +321,9 @@ def _trim(page: queries.Page, size: int) -> queries.Page:
 
 
 def _open_conversation(raw: str) -> Conversation | None:
-    if not raw.isdigit():
+    if (conv_id := parse_id(raw)) is None:
         return None
-    conv = db.session.get(Conversation, int(raw))
+    conv = db.session.get(Conversation, conv_id)
     if conv is None or conv.church_id != current_user.church_id or not services.can_see(current_user, conv):
         return None
     return conv

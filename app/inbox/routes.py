@@ -22,6 +22,7 @@ from app.inbox.panes import (
     thread_context,
 )
 from app.models import Conversation, ConversationNote, Member, Template
+from app.security.inputs import parse_id
 from app.tenancy import get_or_404, scoped
 
 
@@ -128,10 +129,10 @@ def reply(conversation_id: int):
 def reply_box(conversation_id: int):
     """The reply box, optionally filled with a canned reply (merge fields filled in)."""
     conv = _conversation(conversation_id)
-    body = request.args.get("body", "")
-    template_id = request.args.get("template_id", "")
-    if template_id.isdigit():
-        template = get_or_404(Template, int(template_id))
+    body = request.args.get("body", "")[: services.MAX_BODY]
+    template_id = parse_id(request.args.get("template_id"))
+    if template_id is not None:
+        template = get_or_404(Template, template_id)
         body = services.fill_merge_fields(template.body, db.session.get(Member, conv.member_id))
     if not is_fragment_request():
         return redirect(url_for("inbox.conversation", conversation_id=conv.id))

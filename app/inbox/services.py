@@ -34,7 +34,8 @@ PREVIEW_LEN = 160
 MAX_BODY = 1600
 SEND_QUEUE = "high"
 STATUSES = ("open", "closed", "archived")
-_MERGE_FIELD = re.compile(r"\{(\w+)(?:\|([^}]*))?\}")
+# The fallback stops at any brace: "[^}]*" read to the end of the text from every "{", quadratic time.
+_MERGE_FIELD = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
 
 
 def can_see(user: User, conversation: Conversation) -> bool:

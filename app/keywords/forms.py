@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from app.extensions import db
 from app.keywords.services import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, normalize
 from app.models import Group, Keyword
+from app.security.inputs import parse_id
 from app.tenancy import get_or_404, scoped
 
 RESERVED = OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS
@@ -39,7 +40,7 @@ class KeywordForm(FlaskForm):
 
     def apply(self, keyword: Keyword) -> None:
         keyword.word = self.word.data
-        keyword.group_id = int(self.group_id.data) if (self.group_id.data or "").isdigit() else None
+        keyword.group_id = parse_id(self.group_id.data)
         keyword.auto_reply = (self.auto_reply.data or "").strip() or None
         if keyword.group_id is not None:
             get_or_404(Group, keyword.group_id)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import chain
 
 from flask import Response, stream_with_context
 from sqlalchemy import func, literal_column, select
@@ -13,8 +12,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.extensions import db
 from app.models import Branch, Group, GroupMember, Member, User
+from app.people.phones import is_e164
 from app.people.queries import MemberFilters, member_select
 from app.people.services import require_admin
+from app.security import csvfiles
 
 HEADER = [
     "first_name",
@@ -32,20 +33,22 @@ HEADER = [
     "notes",
 ]
 BATCH = 1000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
-    """Text as a spreadsheet will not run it: a leading = + - @ becomes literal (CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="seconds")
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else ""
 
 
-def export_rows(actor: User, filters: MemberFilters) -> Iterator[list[str]]:
+def _phone(value: str | None) -> str:
+    """The stored phone only when it parses as the valid E.164 it should be; anything else is left out.
+
+    Inbound numbers come from the provider, so the column is not trusted: a value that is not a
+    phone never reaches the file (the CSV writer lets a whole E.164 cell through unquoted).
+    """
+    return value if is_e164(value) else ""
+
+
+def export_rows(actor: User, filters: MemberFilters) -> Iterator[list[object]]:
     """The rows of the export, fetched BATCH at a time from one server-side cursor (never all in memory)."""
     group_names = (
         select(func.string_agg(Group.name, aggregate_order_by(literal_column("'; '"), Group.name)))
@@ -74,35 +77,21 @@ def export_rows(actor: User, filters: MemberFilters) -> Iterator[list[str]]:
     )
     result = db.session.execute(stmt.execution_options(yield_per=BATCH))
     for first, last, phone, email, branch, groups, language, opted_out_at, source, consent_at, created, notes in result:
-        # The phone is E.164 we wrote ourselves (digits after "+"), so it is left as it is.
         yield [
-            _cell(first),
-            _cell(last),
-            phone or "",
-            _cell(email),
-            _cell(branch),
-            _cell(groups),
-            _cell(language),
+            first,
+            last,
+            _phone(phone),
+            email,
+            branch,
+            groups,
+            language,
             "yes" if opted_out_at else "no",
-            _cell(opted_out_at),
-            _cell(source),
-            _cell(consent_at),
-            _cell(created),
-            _cell(notes),
+            _when(opted_out_at),
+            source,
+            _when(consent_at),
+            _when(created),
+            notes,
         ]
-
-
-def _csv_chunks(rows: Iterator[list[str]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    for n, row in enumerate(rows, 1):
-        writer.writerow(row)
-        if n % BATCH == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 def export_response(actor: User, filters: MemberFilters) -> Response:
@@ -110,7 +99,7 @@ def export_response(actor: User, filters: MemberFilters) -> Response:
     require_admin(actor)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     name = f"members-{actor.church.slug}-{stamp}.csv"
-    body = stream_with_context(_csv_chunks(export_rows(actor, filters)))
+    body = stream_with_context(csvfiles.chunks(chain([HEADER], export_rows(actor, filters)), BATCH))
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"

@@ -9,7 +9,7 @@ from wtforms import EmailField, SelectField, SelectMultipleField, StringField, T
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.models import Church, Member
-from app.people.phones import PhoneError, format_national, normalize_phone
+from app.people.phones import PHONE_MAX, PHONE_TOO_LONG, PhoneError, format_national, normalize_phone
 from app.people.services import MemberInput, phone_owner
 
 LANGUAGES = [
@@ -40,12 +40,16 @@ class MemberForm(FlaskForm):
     last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
     phone = StringField(
         "Mobile phone",
-        validators=[DataRequired("Enter a phone number.")],
+        validators=[DataRequired("Enter a phone number."), Length(max=PHONE_MAX, message=PHONE_TOO_LONG)],
         render_kw={"type": "tel", "autocomplete": "tel", "inputmode": "tel"},
     )
     email = EmailField(
         "Email",
-        validators=[Optional(), Email("Enter an email address like name@example.org.", check_deliverability=False)],
+        validators=[
+            Optional(),
+            Length(max=320, message="At most 320 characters."),
+            Email("Enter an email address like name@example.org.", check_deliverability=False),
+        ],
     )
     branch_id = SelectField("Branch", coerce=int, validators=[Optional()])
     group_ids = CheckboxListField("Groups", coerce=int, validators=[Optional()])
@@ -62,6 +66,8 @@ class MemberForm(FlaskForm):
 
     def validate_phone(self, field: StringField) -> None:
         """A number we can text, in the church's country, not already someone else's here."""
+        if len(field.data or "") > PHONE_MAX:
+            return  # Length said so; nothing parses text this long
         try:
             e164 = normalize_phone(field.data, self.church.country or "US")
         except PhoneError as err:

@@ -16,9 +16,10 @@ from app.models import Group, User
 from app.people import bp
 from app.people import groups as group_service
 from app.people.forms import GroupForm
-from app.people.queries import MemberFilters
-from app.people.routes import list_context, list_response
+from app.people.queries import MAX_QUERY, MemberFilters
+from app.people.routes import MAX_SELECTED, list_context, list_response
 from app.people.services import list_members
+from app.security.inputs import parse_ids
 from app.tenancy import get_group_or_404, get_or_404
 
 
@@ -118,7 +119,7 @@ def delete_group(group_id: int):
 def group_candidates(group_id: int):
     """Members not in the group yet who match the "add members" search."""
     group = get_group_or_404(group_id)
-    q = (request.args.get("q") or "").strip()
+    q = (request.args.get("q") or "").strip()[:MAX_QUERY]
     found = list_members(current_user, MemberFilters(q=q), not_in_group_id=group.id, with_total=False, limit=10)
     if is_fragment_request():
         return render_template("people/_group_candidates.html", group=group, candidates=found.rows, q=q)
@@ -130,7 +131,7 @@ def group_candidates(group_id: int):
 def add_group_members(group_id: int):
     """Add members picked from the search to the group."""
     group = get_group_or_404(group_id)
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = parse_ids(request.form.getlist("ids"), MAX_SELECTED)
     return _group_change(
         group,
         lambda: group_service.add_members(current_user, group, ids),

@@ -13,6 +13,10 @@ import phonenumbers
 _DIGITS = re.compile(r"\D+")
 # A North American number in E.164: NPA and NXX start with 2-9.
 _NANP_E164 = re.compile(r"\+1([2-9]\d\d)([2-9]\d\d)(\d{4})")
+# A phone typed with spaces, dashes and an extension fits easily; longer is not a phone, and forms
+# refuse it before anything parses it.
+PHONE_MAX = 40
+PHONE_TOO_LONG = f"At most {PHONE_MAX} characters."
 
 
 class PhoneError(ValueError):
@@ -43,6 +47,14 @@ def try_normalize(raw: str | None, country: str = "US") -> str | None:
         return normalize_phone(raw, country)
     except PhoneError:
         return None
+
+
+def is_e164(value: str | None) -> bool:
+    """True when `value` is a valid number written in E.164, as every stored phone should be."""
+    if not value:
+        return False
+    # Most numbers are North American; the pattern spares them phonenumbers' parsing per row.
+    return bool(_NANP_E164.fullmatch(value)) or try_normalize(value) == value
 
 
 def format_national(e164: str | None) -> str:

@@ -1,1 +1,1 @@
-"""Security helpers: webhook signatures, PII masking, the sign-in throttle."""
+"""Security helpers: webhook signatures, PII masking, the sign-in throttle, CSV downloads a spreadsheet cannot run."""

@@ -10,7 +10,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeF
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.models.tenancy import NUMBER_TYPES
-from app.people.phones import PhoneError, normalize_phone
+from app.people.phones import PHONE_MAX, PHONE_TOO_LONG, PhoneError, normalize_phone
 from app.settings.services import timezones
 
 NUMBER_TYPE_LABELS = {"long_code": "Local number (10DLC)", "toll_free": "Toll-free", "short_code": "Short code"}
@@ -24,7 +24,11 @@ class BranchForm(FlaskForm):
 class NumberForm(FlaskForm):
     """A sending number; short codes are digits only, everything else is parsed to E.164."""
 
-    e164 = StringField("Number", validators=[DataRequired("Enter the number.")], render_kw={"type": "tel"})
+    e164 = StringField(
+        "Number",
+        validators=[DataRequired("Enter the number."), Length(max=PHONE_MAX, message=PHONE_TOO_LONG)],
+        render_kw={"type": "tel"},
+    )
     number_type = SelectField("Type", choices=[(t, NUMBER_TYPE_LABELS[t]) for t in NUMBER_TYPES])
     branch_id = SelectField("Sends for branch", coerce=int, validators=[Optional()])
 
@@ -35,6 +39,8 @@ class NumberForm(FlaskForm):
 
     def validate_e164(self, field: StringField) -> None:
         raw = (field.data or "").strip()
+        if len(raw) > PHONE_MAX:
+            return  # Length said so; nothing parses text this long
         if self.number_type.data == "short_code":
             digits = "".join(ch for ch in raw if ch.isdigit())
             if not 5 <= len(digits) <= 6:

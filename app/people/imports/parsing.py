@@ -58,7 +58,8 @@ HEADER_WORDS = {"phone": ("phone", "mobile", "cell"), "email": ("email", "e mail
 # Just the separators (split_groups trims each name): with \s* on either side, a long run of spaces
 # was rescanned from each of its positions, quadratic in the cell's length.
 GROUP_SPLIT = re.compile(r"[;,|]")
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# One "@" and a dot inside the domain, checked in Python: "[^@…]+\.[^@…]+$" backtracked over every dot.
+EMAIL = re.compile(r"\A[^@\s,;<>]+@(?P<domain>[^@\s,;<>]+)\Z")
 WESTERN_ENCODINGS = ["cp1252", "latin_1", "iso8859_15"]
 
 
@@ -125,6 +126,12 @@ def records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     for number, cells in enumerate(reader, start=1):
         if "".join(cells).strip():
             yield number, cells
+
+
+def looks_like_email(text: str) -> bool:
+    """One "@", nothing a list would split on, and a dot inside the domain."""
+    match = EMAIL.match(text)
+    return bool(match) and "." in match["domain"][1:-1]
 
 
 def _header_key(name: str) -> str:
@@ -259,7 +266,7 @@ def normalise(
         elif phone in seen:
             reason = f"Duplicate phone number: row {seen[phone]} has the same number."
         email = cells[email_col].strip().lower() or None
-        if reason is None and email and (len(email) > 320 or not EMAIL.match(email)):
+        if reason is None and email and (len(email) > 320 or not looks_like_email(email)):
             reason = f"“{cells[email_col].strip()}” is not an email address."
         branch_name = cells[branch_col].strip()
         branch_id = branches.get(" ".join(branch_name.lower().split())) if branch_name else None

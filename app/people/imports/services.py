@@ -8,8 +8,6 @@ again gives the same members, memberships and consent rows.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +24,7 @@ from app.extensions import db, rds
 from app.models import Branch, Church, MemberImport
 from app.people.imports import sql
 from app.people.imports.parsing import FIELD_LABELS, PREVIEW_ROWS, normalise, records, sniff
+from app.security import csvfiles
 
 log = logging.getLogger(__name__)
 
@@ -217,15 +216,13 @@ def apply_rows(session: Session, imp: MemberImport, watch: Stopwatch | None = No
 
 def failures_csv(imp: MemberImport) -> str:
     """The failed rows as CSV: row number, the original cells under the file's headers, and why."""
-    out = io.StringIO()
-    writer = csv.writer(out)
     width = len(imp.headers)
-    writer.writerow(["Row", *imp.headers, "Reason"])
+    rows: list[list[object]] = [["Row", *imp.headers, "Reason"]]
     for failure in imp.failures or []:
         values = list(failure["values"])
         values = (values + [""] * width)[: max(width, len(values))]
-        writer.writerow([failure["row"], *values, failure["reason"]])
-    return out.getvalue()
+        rows.append([failure["row"], *values, failure["reason"]])
+    return csvfiles.text(rows)
 
 
 def recent_imports(church_id: int, limit: int = 10) -> list[MemberImport]:

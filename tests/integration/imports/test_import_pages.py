@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 from sqlalchemy import func, select
@@ -115,6 +116,16 @@ def test_start_queues_the_job_and_the_partial_polls_until_done(db, client, login
     assert csv_response.mimetype == "text/csv"
     assert "attachment" in csv_response.headers["Content-Disposition"]
     assert "3,C,D,bad,,,," in csv_response.get_data(as_text=True)
+
+
+def test_failed_rows_file_neutralises_spreadsheet_formulas(db, client, login_as, run_import):
+    """The failed rows repeat the uploaded cells; one starting with = + - @ must not run as a formula."""
+    login_as("owner")
+    imp = run_import(csv_bytes("=HYPERLINK(1),@SUM(1),+1 call,-2+3,,"))
+    assert imp.status == "done"
+    body = client.get(f"/members/import/{imp.id}/failed.csv").get_data(as_text=True)
+    row = next(r for r in csv.reader(io.StringIO(body.lstrip("\ufeff"))) if r[0] == "2")
+    assert row[1:5] == ["'=HYPERLINK(1)", "'@SUM(1)", "'+1 call", "'-2+3"]
 
 
 def test_failed_rows_are_not_downloadable_before_the_import_ends(client, login_as, make_import):

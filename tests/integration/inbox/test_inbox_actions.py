@@ -200,3 +200,12 @@ def test_poll_does_not_leak_other_churches_threads(client, db, church, login_as)
     login_as("hope")
     html = client.get(f"/inbox/poll?v=-5&conversation_id={conv.id}&after=0", headers=HX).get_data(as_text=True)
     assert "grace only" not in html
+
+
+def test_an_assignee_id_of_thousands_of_digits_is_refused_not_a_crash(client, db, church, login_as):
+    login_as("owner")
+    conv = _inbound(db, church)
+    response = client.post(f"/inbox/{conv.id}/assign", data={"assignee_id": "9" * 5000}, headers=HX)
+    assert response.status_code < 500
+    db.session.refresh(conv)
+    assert conv.assignee_id is None

@@ -51,6 +51,20 @@ def test_bulk_add_and_remove_from_group(client, login_as, db, church):
     assert _in_group(db, choir, [m.id for m in people]) == {people[2].id}
 
 
+def test_ids_that_are_not_ids_are_ignored_not_a_crash(client, login_as, db, church):
+    """ "²" passes str.isdigit() and int() refuses it; so does a number of 5,000 digits."""
+    login_as("owner")
+    choir = Group(church_id=church.id, name="Choir")
+    db.session.add(choir)
+    person = _members(db, church, 1, "Odd")[0]
+    ids = [str(person.id), "\u00b2", "9" * 5000]
+    response = client.post("/members/bulk", data={"action": "add_to_group", "group_id": choir.id, "ids": ids})
+    assert response.status_code == 302
+    assert _in_group(db, choir, [person.id]) == {person.id}
+    response = client.post(f"/groups/{choir.id}/members", data={"ids": ["\u00b2", "9" * 5000]})
+    assert response.status_code < 500
+
+
 def test_bulk_delete_needs_confirmation(client, login_as, db, church):
     login_as("owner")
     people = _members(db, church, 2, "Doomed")
@@ -174,6 +188,23 @@ def test_export_neutralises_spreadsheet_formulas(client, login_as, db, church):
     db.session.flush()
     body = client.get("/members/export.csv?q=hyperlink").get_data(as_text=True)
     assert "'=HYPERLINK(1)" in body
+
+
+def test_export_writes_only_valid_phones(client, login_as, db, church):
+    """The phone column is not trusted (inbound numbers come from the provider): a formula never reaches the file."""
+    login_as("owner")
+    db.session.add_all(
+        [
+            Member(church_id=church.id, first_name="Trusty", last_name="Phone", phone_e164="+17735558898"),
+            Member(church_id=church.id, first_name="Trusty", last_name="Formula", phone_e164="=1+2"),
+            Member(church_id=church.id, first_name="Trusty", last_name="Minus", phone_e164="-2+3"),
+        ]
+    )
+    db.session.flush()
+    body = client.get("/members/export.csv?q=trusty").get_data(as_text=True)
+    rows = {r["last_name"]: r["phone"] for r in csv.DictReader(io.StringIO(body))}
+    assert rows == {"Phone": "+17735558898", "Formula": "", "Minus": ""}
+    assert "=1+2" not in body and "-2+3" not in body
 
 
 def test_groups_list_counts_and_leader_view(client, login_as, db, church):

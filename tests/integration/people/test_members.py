@@ -234,3 +234,14 @@ def test_member_page_shows_conversation_link(client, login_as, db, church):
     conv = db.session.scalar(select(Conversation).where(Conversation.church_id == church.id).limit(1))
     html = client.get(f"/members/{conv.member_id}").get_data(as_text=True)
     assert f'href="/inbox/{conv.id}"' in html
+
+
+def test_an_over_long_phone_or_email_is_refused_before_it_is_parsed(client, login_as):
+    login_as("owner")
+    long_phone = "3" * 10_000
+    r = client.post("/members/validate-phone", data={"phone": long_phone}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "At most 40 characters." in html and "is not a phone number" not in html
+    data = {"first_name": "Long", "phone": "312 555 0188", "email": "a" * 400 + "@example.org", "language": "en"}
+    r = client.post("/members/new", data={**data, "branch_id": "0"})
+    assert r.status_code == 422 and "At most 320 characters." in r.get_data(as_text=True)

@@ -46,3 +46,11 @@ def test_other_churches_branches_are_not_found(client, login_as, db, church):
     downtown = _branch(db, church, "Downtown")
     login_as("hope")
     assert client.get(f"/settings/branches/{downtown.id}/edit").status_code == 404
+
+
+def test_an_over_long_sending_number_is_refused_before_it_is_parsed(client, login_as):
+    login_as("owner")
+    data = {"e164": "3" * 10_000, "number_type": "long_code", "branch_id": 0}
+    r = client.post("/settings/numbers/new", data=data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "At most 40 characters." in html and "wrong number of digits" not in html

@@ -54,3 +54,12 @@ def test_local_to_utc_and_describe():
     assert describe(rule) == "Weekly on Wed, Sun at 9:00 AM until Dec 31, 2026"
     monthly = build_rule(Recurrence("monthly", datetime(2026, 11, 22, 9, 0), date(2026, 12, 31), month_day=1))
     assert describe(monthly) == "Monthly on the 1st at 9:00 AM until Dec 31, 2026"
+
+
+def test_a_month_day_out_of_range_never_becomes_a_rule():
+    import pytest
+
+    for day in (0, 32, 100_000_000):
+        rec = Recurrence("monthly", datetime(2025, 1, 5, 9, 0), date(2025, 12, 31), month_day=day)
+        with pytest.raises(ValueError):
+            build_rule(rec)
