@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.broadcasts import composer, merge
-from app.delivery import simstate
+from app.delivery import simnumbers, simstate
 from app.inbox import services as inbox_services
 from app.people import phones, queries
 from app.people.imports import parsing
@@ -38,12 +38,12 @@ PATTERNS = {
     "masking.PHONE_RE": masking.PHONE_RE,
     "masking.EMAIL_RE": masking.EMAIL_RE,
     "queries._PHONE_ONLY": queries._PHONE_ONLY,
-    "queries._LIKE_SPECIAL": queries._LIKE_SPECIAL,
     "phones._DIGITS": phones._DIGITS,
     "phones._NANP_E164": phones._NANP_E164,
     "parsing.GROUP_SPLIT": parsing.GROUP_SPLIT,
     "parsing.EMAIL": parsing.EMAIL,
     "simstate.E164_RE": simstate.E164_RE,
+    "simnumbers.HELD_RANGE": simnumbers.HELD_RANGE,
     "csvfiles.E164": csvfiles.E164,
 }
 
