@@ -17,7 +17,7 @@ from app.models import Branch, Group, Member
 from app.people import bp, services
 from app.people.counts import count_members
 from app.people.details import member_details
-from app.people.export import export_response
+from app.people.export import ExportRunning, export_response
 from app.people.forms import LANGUAGES, MemberForm, NoteForm
 from app.people.groups import visible_groups
 from app.people.phones import format_national
@@ -260,4 +260,8 @@ def bulk():
 @role_required(*ADMINS)
 def export():
     """The current list (search and filters applied) as a CSV file, streamed row by row."""
-    return export_response(current_user, MemberFilters.from_args(request.args))
+    try:
+        return export_response(current_user, MemberFilters.from_args(request.args))
+    except ExportRunning as err:
+        page = render_template("errors/error.html", status=429, title="An export is already running", message=str(err))
+        return page, 429, {"Retry-After": "30"}
