@@ -21,6 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from app import cache
 from app.extensions import db
 from app.models import Church, User
+from app.security.inputs import parse_id
 
 # user id -> church id: a user never moves to another church, so this outlives any change.
 _church_of: dict[int, int] = {}
@@ -32,11 +33,12 @@ def load_signed_in(token: str) -> User | None:
     The version comes with the remembered copy, so checking it costs nothing; a cookie from
     before the user's last sign-out (or role, password or status change) names an older one.
     """
-    user_id, sep, version = token.partition(":")
-    if not (sep and user_id.isdigit() and version.isdigit()):
+    raw_id, sep, raw_version = token.partition(":")
+    user_id, version = parse_id(raw_id), parse_id(raw_version)
+    if not sep or user_id is None or version is None:
         return None  # a cookie from before versions: sign in again
-    user = load_user(int(user_id))
-    if user is None or user.session_version != int(version):
+    user = load_user(user_id)
+    if user is None or user.session_version != version:
         return None
     return user
 

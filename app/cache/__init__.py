@@ -89,7 +89,7 @@ def _floor_key(kind: str, ident: Any) -> str:
     return f"{PREFIX}:floor:{kind}:{ident}"
 
 
-def value_key(name: str) -> str:
+def _value_key(name: str) -> str:
     """The Redis key a fragment called `name` is stored under."""
     return f"{PREFIX}:f:{name}"
 
@@ -187,7 +187,7 @@ def lookup(wanted: dict[str, Sequence[Dep]] | None = None, extra: Sequence[Dep] 
         ORIGIN_KEY,
         *(_counter_key(*d) for d in counters),
         *(_floor_key(*f) for f in floors),
-        *(value_key(n) for n in names),
+        *(_value_key(n) for n in names),
     ]
     try:
         if items:
@@ -200,7 +200,7 @@ def lookup(wanted: dict[str, Sequence[Dep]] | None = None, extra: Sequence[Dep] 
             results = [rds.client.mget(mget_keys)]  # a plain command costs less than a pipeline
     except redis.RedisError:
         log.warning("cache lookup failed; rendering without it", exc_info=True)
-        return Lookup("", {d: 0 for d in deps}, {n: Entry(value_key(n), "", None) for n in names})
+        return Lookup("", {d: 0 for d in deps}, {n: Entry(_value_key(n), "", None) for n in names})
     values = results[0]
     origin = (values[0] or _make_origin()).decode()
     versions: dict[Dep, int] = {d: int(v or 0) for d, v in zip(counters, values[1:], strict=False)}
@@ -217,7 +217,7 @@ def lookup(wanted: dict[str, Sequence[Dep]] | None = None, extra: Sequence[Dep] 
     entries = {}
     for name, raw in zip(names, stored, strict=True):
         stamp = _stamp(origin, wanted[name], versions)
-        entries[name] = Entry(value_key(name), stamp, _unstamp(raw, stamp))
+        entries[name] = Entry(_value_key(name), stamp, _unstamp(raw, stamp))
     return Lookup(origin, versions, entries)
 
 

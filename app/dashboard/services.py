@@ -40,7 +40,7 @@ def overview_deps(user: User) -> list[Dep]:
         ("billing", church_id),
     ]
     if user.is_leader:
-        deps += [("groups", church_id), ("user", user.id)]
+        deps.append(("groups", church_id))
     return deps
 
 

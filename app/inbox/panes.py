@@ -196,11 +196,6 @@ class Pane:
         """The pane's HTML if it was cached at the versions looked up (or rendered since)."""
         return self.found.entries[self.name].value
 
-    @property
-    def version(self) -> int:
-        """The church's inbox version at the lookup (the list's)."""
-        return self.found.versions[inbox_dep(self.church_id)]
-
 
 def find_pane(church_id: int, conversation_id: int, flt: queries.ListFilter | None = None) -> Pane:
     """Look up a conversation's pane (and, with `flt`, the list beside it) in one round trip."""
@@ -330,8 +325,8 @@ def _open_conversation(raw: str) -> Conversation | None:
 
 
 def _thread_changes(conv: Conversation, args: Any, changed: list[int] | None) -> dict[str, Any]:
-    after = _int(args.get("after"))
-    note_after = _int(args.get("note_after"))
+    after = parse_id(args.get("after")) or 0
+    note_after = parse_id(args.get("note_after")) or 0
     new_items = queries.messages_after(conv, after, note_after)
     pending = [m for m in queries.pending_messages(conv) if m.id <= after]
     ctx: dict[str, Any] = {
@@ -355,10 +350,3 @@ def _thread_changes(conv: Conversation, args: Any, changed: list[int] | None) ->
             ctx["reply_box"] = True
             ctx.update(reply_box_context(conv))
     return ctx
-
-
-def _int(raw: Any) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return 0

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from app.models import GroupLeader, GroupMember, Member, User
 from app.models.base import escape_like
 from app.people.phones import digits, try_normalize
+from app.security.inputs import parse_id
 from app.tenancy import scoped
 
 STATUSES = ("subscribed", "opted_out")
@@ -57,8 +58,8 @@ class MemberFilters:
         sort = args.get("sort", "name")
         return cls(
             q=(args.get("q") or "").strip()[:MAX_QUERY],
-            group_id=_int(args.get("group")),
-            branch_id=_int(args.get("branch")),
+            group_id=parse_id(args.get("group")) or None,
+            branch_id=parse_id(args.get("branch")) or None,
             status=status if status in STATUSES else "",
             sort=sort if sort in SORTS else "name",
         )
@@ -74,14 +75,6 @@ class MemberFilters:
     def active(self) -> bool:
         """True when anything narrows the list (the count then is of matches, not of everyone)."""
         return bool(self.q or self.group_id or self.branch_id or self.status)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        number = int(value) if value else None
-    except ValueError:
-        return None
-    return number if number and 0 < number < 2**63 else None
 
 
 @dataclass(frozen=True)
