@@ -17,7 +17,7 @@ export TEST_DATABASE_URL TEST_REDIS_URL
 unset DATABASE_URL REDIS_URL
 
 ALL=(simulator_throughput delivery_throughput broadcast_create webhook_intake member_search import_members
-    inbox_throughput dashboard)
+    inbox_throughput dashboard load)
 if [ $# -gt 0 ]; then
     name=${1%.py}
     shift
