@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from delivery_throughput import database_url, recreate_database  # noqa: E402
 from httpload import exchange  # noqa: E402
+from inbox_throughput import BODIES  # noqa: E402
 from simulator_throughput import free_port, wait_http  # noqa: E402
 
 from app.security.signatures import public_key_b64, sign_telnyx  # noqa: E402
@@ -66,14 +67,6 @@ CHURCH_NUMBER = "+13125550100"
 USER_AGENT = "koinonia-load/1"
 CHARTS = ("sends", "replies", "optouts")
 PREFIXES = ["gr", "sam", "ru", "dav", "est", "ok", "john", "ngu", "gar", "men", "smi", "ki", "ade", "lop", "bro"]
-BODIES = [
-    "Is youth group still meeting this Friday?",
-    "Yes, 7pm in the fellowship hall. See you there!",
-    "Can I bring a friend?",
-    "Of course, everyone is welcome.",
-    "Thanks for the prayer, my mom is doing better.",
-    "What time does the second service start?",
-]
 # (action, weight): the workload's mix.
 MIX = [("inbox list", 35), ("thread", 25), ("inbox poll", 10), ("reply", 10), ("search", 10), ("dashboard", 5)]
 MIX += [("progress", 5)]
