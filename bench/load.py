@@ -466,7 +466,7 @@ def main() -> None:
         **os.environ,
         "DATABASE_URL": db_url,
         "REDIS_URL": f"{base}/12",
-        "SECRET_KEY": "load-bench-secret-key-0123456789-abcdef",
+        "SECRET_KEY": "bench-secret-key-0123456789",
         "KOINONIA_ENV": "development",
         "LOG_FORMAT": "console",
         "LOG_LEVEL": "WARNING",

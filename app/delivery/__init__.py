@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.delivery.base import (
+    AvailableNumber,
+    NumberOrder,
     OptedOut,
     PermanentError,
     Provider,
@@ -17,6 +19,8 @@ from app.delivery.base import (
 from app.delivery.telnyx import DEFAULT_API_BASE, TelnyxClient
 
 __all__ = [
+    "AvailableNumber",
+    "NumberOrder",
     "OptedOut",
     "PermanentError",
     "Provider",

@@ -18,6 +18,29 @@ class SendResult:
     currency: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class AvailableNumber:
+    """A number the provider offers to buy: where it is and what it costs (strings, as quoted)."""
+
+    phone_number: str
+    number_type: str  # "long_code" or "toll_free", as Koinonia names them
+    locality: str | None
+    region: str | None
+    monthly_cost: str | None
+    upfront_cost: str | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberOrder:
+    """An order for one number: "pending" until the provider has it on the account, then "success"."""
+
+    id: str
+    status: str  # "pending", "success" or "failure"
+    phone_number: str
+    messaging_profile_id: str | None
+
+
 class ProviderError(Exception):
     """The provider refused or failed a request; `code` is the provider's error code."""
 
@@ -107,6 +130,18 @@ class Provider(Protocol):
 
     def holds_number(self, number: str) -> bool:
         """Whether the account holds `number` (E.164, or a short code's digits) and it is active."""
+        ...
+
+    def available_numbers(self, *, area_code: str | None, toll_free: bool, limit: int) -> list[AvailableNumber]:
+        """Numbers on offer that can send SMS: local ones in an area code, or toll-free ones."""
+        ...
+
+    def order_number(self, phone_number: str) -> NumberOrder:
+        """Buy one number found by `available_numbers`, on the account's messaging profile."""
+        ...
+
+    def number_order(self, order_id: str) -> NumberOrder:
+        """How an order stands now."""
         ...
 
     def close(self) -> None:

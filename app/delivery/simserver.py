@@ -244,6 +244,8 @@ class Simulator(WebhookMixin):
             return await self._send(req)
         if req.method == "GET" and req.path in ("/v2/phone_numbers", "/v2/short_codes"):
             return self._numbers(req)
+        if req.path == "/v2/available_phone_numbers" or req.path.startswith("/v2/number_orders"):
+            return self._buy_numbers(req)
         if req.path.startswith("/_sim/"):
             return await control(self, req)
         return errors_response(
@@ -257,6 +259,27 @@ class Simulator(WebhookMixin):
         if req.path.endswith("/short_codes"):
             return json_response(200, simnumbers.short_codes_page(req.query))
         return json_response(200, simnumbers.phone_numbers_page(req.query))
+
+    def _buy_numbers(self, req: Request) -> Response:
+        """Searching for numbers to buy and ordering them (simnumbers)."""
+        if not _authorized(req):
+            return _unauthorized()
+        if req.method == "GET" and req.path == "/v2/available_phone_numbers":
+            return json_response(200, simnumbers.available_page(req.query))
+        if req.method == "POST" and req.path == "/v2/number_orders":
+            try:
+                body = json.loads(req.body)
+            except ValueError:
+                body = None
+            status, answer = simnumbers.create_order(body)
+            return json_response(status, answer)
+        if req.method == "GET" and req.path.startswith("/v2/number_orders/"):
+            found = simnumbers.get_order(req.path.rsplit("/", 1)[1])
+            if found is not None:
+                return json_response(200, found)
+        return errors_response(
+            404, st.error("10005", "Resource not found", "The requested resource or URL could not be found.")
+        )
 
     async def _send(self, req: Request) -> Response:
         if not _authorized(req):

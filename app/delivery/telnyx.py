@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 
 from app.delivery.base import (
+    AvailableNumber,
+    NumberOrder,
     OptedOut,
     PermanentError,
     ProviderError,
@@ -102,6 +104,44 @@ class TelnyxClient:
         rows = self._list("short_codes", {"page[size]": "250"})
         return any(str(r.get("short_code")) == number for r in rows)
 
+    def available_numbers(self, *, area_code: str | None, toll_free: bool, limit: int = 10) -> list[AvailableNumber]:
+        """`GET /available_phone_numbers`: US numbers that can text, in an area code or toll-free."""
+        params = {
+            "filter[country_code]": "US",
+            "filter[features][]": "sms",
+            "filter[phone_number_type]": "toll_free" if toll_free else "local",
+            "filter[limit]": str(limit),
+        }
+        if area_code and not toll_free:
+            params["filter[national_destination_code]"] = area_code
+        rows = self._list("available_phone_numbers", params)
+        return [_available(r, "toll_free" if toll_free else "long_code") for r in rows if r.get("phone_number")]
+
+    def order_number(self, phone_number: str) -> NumberOrder:
+        """`POST /number_orders` for one number, assigned to the messaging profile when one is set.
+
+        An order that fails on the way may still have been placed, so the caller must not simply
+        try again: it asks `holds_number` first (an order is only ever for a number on offer).
+        """
+        body: dict[str, Any] = {"phone_numbers": [{"phone_number": phone_number}]}
+        if self.messaging_profile_id:
+            body["messaging_profile_id"] = self.messaging_profile_id
+        try:
+            response = self._http.post(f"{self.api_base}/number_orders", json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TransientError("connect", type(exc).__name__, str(exc) or None) from exc
+        except httpx.TransportError as exc:
+            raise TransientError("connection", type(exc).__name__, str(exc) or None, maybe_sent=True) from exc
+        return _order(response)
+
+    def number_order(self, order_id: str) -> NumberOrder:
+        """`GET /number_orders/{id}`."""
+        try:
+            response = self._http.get(f"{self.api_base}/number_orders/{order_id}")
+        except httpx.TransportError as exc:
+            raise TransientError("connection", type(exc).__name__, str(exc) or None) from exc
+        return _order(response)
+
     def _list(self, resource: str, params: dict[str, str]) -> list[dict[str, Any]]:
         """The `data` rows of one page of a list endpoint; ProviderError subclasses on failure."""
         try:
@@ -126,6 +166,36 @@ class TelnyxClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _available(row: dict[str, Any], number_type: str) -> AvailableNumber:
+    regions = {r.get("region_type"): r.get("region_name") for r in row.get("region_information") or ()}
+    costs = row.get("cost_information") or {}
+    return AvailableNumber(
+        phone_number=str(row["phone_number"]),
+        number_type=number_type,
+        locality=regions.get("location") or regions.get("rate_center"),
+        region=regions.get("state"),
+        monthly_cost=costs.get("monthly_cost"),
+        upfront_cost=costs.get("upfront_cost"),
+        currency=costs.get("currency"),
+    )
+
+
+def _order(response: httpx.Response) -> NumberOrder:
+    if response.status_code not in (200, 201):
+        raise _error_for(response)
+    try:
+        data = response.json()["data"]
+        numbers = data.get("phone_numbers") or [{}]
+        return NumberOrder(
+            id=str(data["id"]),
+            status=str(data.get("status") or "pending"),
+            phone_number=str(numbers[0].get("phone_number") or ""),
+            messaging_profile_id=data.get("messaging_profile_id"),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise TransientError("bad_response", "Unreadable number order", response.text[:200], 200) from exc
 
 
 def _parse_success(response: httpx.Response) -> SendResult:

@@ -131,3 +131,35 @@ class ChurchForm(FlaskForm):
         if not self.quiet_hours.data:
             return None
         return self.quiet_hours_start.data, self.quiet_hours_end.data
+
+
+class NumberSearchForm(FlaskForm):
+    """Find a number to buy: local ones by area code, or toll-free ones (read from the query string)."""
+
+    class Meta:
+        csrf = False  # a search changes nothing
+
+    kind = SelectField("Kind", choices=[("local", "Local, in an area code"), ("toll_free", "Toll-free")])
+    area_code = StringField(
+        "Area code",
+        validators=[Length(max=3, message="An area code has 3 digits.")],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "size": 4},
+    )
+
+    def validate_area_code(self, field: StringField) -> None:
+        code = (field.data or "").strip()
+        if self.kind.data == "toll_free":
+            field.data = None
+            return
+        if not code:
+            raise ValidationError("Enter the 3-digit area code to search in, e.g. 312.")
+        if not (len(code) == 3 and code.isdigit() and code[0] not in "01"):
+            raise ValidationError("An area code has 3 digits and does not start with 0 or 1, e.g. 312.")
+        field.data = code
+
+
+class NumberOrderForm(FlaskForm):
+    """Buy one of the numbers a search offered."""
+
+    phone_number = StringField(validators=[DataRequired(), Length(max=PHONE_MAX)])
+    kind = SelectField(choices=[("local", "local"), ("toll_free", "toll_free")])

@@ -10,15 +10,23 @@ from contextlib import closing
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.decorators import ADMINS, role_required
+from app.auth.decorators import ADMINS, OWNERS, role_required
 from app.deletion import ask_then_delete
 from app.delivery import make_provider
 from app.errors import Conflict
-from app.extensions import db
+from app.extensions import db, limiter
 from app.keywords.services import default_help_text
 from app.models import Branch, PhoneNumber
-from app.settings import bp, services
-from app.settings.forms import HELP_TEXT_MAX, NUMBER_TYPE_LABELS, BranchForm, ChurchForm, NumberForm
+from app.settings import bp, buying, services
+from app.settings.forms import (
+    HELP_TEXT_MAX,
+    NUMBER_TYPE_LABELS,
+    BranchForm,
+    ChurchForm,
+    NumberForm,
+    NumberOrderForm,
+    NumberSearchForm,
+)
 from app.tenancy import get_branch_or_404, get_or_404, scoped
 
 
@@ -189,3 +197,54 @@ def delete_number(number_id: int):
         note="Texts can no longer be sent from it; conversations on it stay in the inbox.",
         action=url_for("settings.delete_number", number_id=number.id),
     )
+
+
+@bp.get("/settings/numbers/buy")
+@role_required(*OWNERS)
+def buy_number():
+    """Search the provider's numbers on offer (local by area code, or toll-free)."""
+    form = NumberSearchForm(request.args)
+    offered, status = None, 200
+    if request.args:
+        if form.validate():
+            try:
+                with closing(make_provider(current_app.config)) as provider:
+                    offered = buying.find(
+                        current_user, provider, area_code=form.area_code.data, toll_free=form.kind.data == "toll_free"
+                    )
+            except Conflict as err:
+                form.form_errors.append(err.message)
+                status = 503
+        else:
+            status = 422
+    return render_template(
+        "settings/buy_number.html", form=form, offered=offered, max_numbers=buying.MAX_NUMBERS
+    ), status
+
+
+@bp.post("/settings/numbers/buy")
+@role_required(*OWNERS)
+@limiter.limit("10 per hour", key_func=lambda: f"buy-number:{current_user.church_id}")
+def order_number():
+    """Order one of the numbers a search offered."""
+    form = NumberOrderForm()
+    if not form.validate_on_submit():
+        flash(buying.NOT_OFFERED, "error")
+        return redirect(url_for("settings.buy_number"))
+    number_type = "toll_free" if form.kind.data == "toll_free" else "long_code"
+    try:
+        with closing(make_provider(current_app.config)) as provider:
+            number = buying.order(current_user, provider, form.phone_number.data, number_type)
+        db.session.commit()
+    except Conflict as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("settings.buy_number", **{"kind": form.kind.data}))
+    if number is None:
+        flash(
+            f"{form.phone_number.data} is ordered. Telnyx is still activating it: it shows here within a few minutes.",
+            "info",
+        )
+    else:
+        flash(f"{number.e164} is yours. Texts can go out from it now.", "success")
+    return redirect(url_for("settings.branches"))
