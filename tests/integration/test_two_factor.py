@@ -220,3 +220,12 @@ def test_someone_elses_passkey_cannot_be_removed(client, login_as, church, user,
     login_as("owner")  # same church, another user
     assert client.post(f"/account/two-factor/passkeys/{passkey.id}/delete").status_code == 404
     assert db.session.get(Passkey, passkey.id) is not None
+
+
+def test_password_checks_on_the_two_factor_page_count_as_sign_in_attempts(client, login_as, user):
+    turn_on_app(user)
+    login_as(user.email)
+    for _ in range(5):
+        assert client.post("/account/two-factor/recovery-codes", data={"password": "guess"}).status_code == 422
+    refused = client.post("/account/two-factor/recovery-codes", data={"password": PASSWORD})
+    assert refused.status_code == 422 and "Too many attempts" in refused.get_data(as_text=True)

@@ -20,6 +20,7 @@ from app.auth.two_factor.forms import (
 )
 from app.extensions import db, limiter
 from app.models import Passkey
+from app.security import login_throttle
 from app.tenancy import scoped
 
 # A registration or assertion is a few kilobytes (an attestation certificate chain at most).
@@ -116,16 +117,15 @@ def two_factor_app_off():
     """Turn the authenticator app off; the password or a current code says it is really you."""
     form = TurnOffAppForm()
     if form.validate_on_submit():
-        answer = form.password_or_code.data
         if current_user.church.require_two_factor and services.is_last_factor(current_user, app=True):
             form.password_or_code.errors.append(LAST_FACTOR)
-        elif verify_password(current_user.password_hash, answer) or services.check_totp(current_user, answer):
+        elif _proves_identity(
+            form.password_or_code, "That is neither your password nor a current code.", app_code=True
+        ):
             services.disable_totp(current_user)
             db.session.commit()
             flash("Your authenticator app is off.", "success")
             return redirect(url_for("auth.two_factor"))
-        else:
-            form.password_or_code.errors.append("That is neither your password nor a current code.")
     return _page(422, off_form=form)
 
 
@@ -137,11 +137,10 @@ def two_factor_recovery_codes():
     if not current_user.two_factor_enabled:
         return redirect(url_for("auth.two_factor"))
     if form.validate_on_submit():
-        if verify_password(current_user.password_hash, form.password.data):
+        if _proves_identity(form.password, "That is not your password."):
             codes = services.issue_recovery_codes(current_user)
             db.session.commit()
             return _codes_page(codes, "New recovery codes: the old ones no longer work.")
-        form.password.errors.append("That is not your password.")
     return _page(422, codes_form=form)
 
 
@@ -215,6 +214,24 @@ def two_factor_passkey_delete(passkey_id: int):
     db.session.commit()
     flash(f"Passkey “{name}” removed.", "success")
     return redirect(url_for("auth.two_factor"))
+
+
+def _proves_identity(field, wrong: str, *, app_code: bool = False) -> bool:
+    """Whether the field holds the user's password (or, with `app_code`, a current app code).
+
+    Counted with the sign-in attempts of this address and account: a borrowed session must not
+    become a way to guess the password without limit.
+    """
+    attempt = login_throttle.charge(request.remote_addr or "unknown", current_user.email)
+    if attempt.refused:
+        field.errors.append("Too many attempts. For your security, try again in a few minutes.")
+        return False
+    answer = field.data
+    if verify_password(current_user.password_hash, answer) or (app_code and services.check_totp(current_user, answer)):
+        attempt.refund()
+        return True
+    field.errors.append(wrong)
+    return False
 
 
 def read_credential() -> dict | None:
