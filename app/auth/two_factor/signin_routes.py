@@ -3,6 +3,8 @@ with a passkey alone."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
@@ -11,6 +13,7 @@ from app.auth.routes import fresh_session, safe_next
 from app.auth.two_factor import passkeys, pending, services
 from app.auth.two_factor.account_routes import ceremony_limit, read_credential
 from app.auth.two_factor.forms import SecondFactorForm
+from app.errors import json_error
 from app.extensions import db
 from app.models import User
 
@@ -76,7 +79,7 @@ def second_factor_passkey_options():
     """JSON options for the browser to use one of the waiting user's passkeys."""
     waiting = pending.waiting()
     if waiting is None:
-        return Response('{"error": {"code": "expired", "message": "Sign in again."}}', 401, mimetype="application/json")
+        return json_error(401, "expired", EXPIRED)
     return Response(passkeys.authentication_options(waiting[0]), mimetype="application/json")
 
 
@@ -127,5 +130,6 @@ def passkey_login():
         db.session.rollback()
         flash("That account cannot sign in.", "error")
         return redirect(url_for("auth.login"))
+    user.last_login_at = datetime.now(UTC)
     db.session.commit()
     return _sign_in(user, remember=request.form.get("remember") == "y", next_url=request.args.get("next"))
