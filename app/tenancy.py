@@ -26,6 +26,7 @@ from app.models import (
     Keyword,
     Member,
     MemberImport,
+    Passkey,
     PhoneNumber,
     Schedule,
     Template,
@@ -52,6 +53,7 @@ ID_PARAMS: dict[str, type] = {
     "keyword_id": Keyword,
     "dead_letter_id": DeadLetter,
     "import_id": MemberImport,
+    "passkey_id": Passkey,
 }
 
 

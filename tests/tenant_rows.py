@@ -52,6 +52,13 @@ def _values(param: str, church) -> dict:
         "keyword_id": lambda: {"word": "ISO"},
         "dead_letter_id": lambda: {"kind": "send_batch", "payload": {}, "error": "boom"},
         "import_id": lambda: {"filename": "iso.csv", "content": b"phone\n", "status": "done"},
+        "passkey_id": lambda: {
+            "user_id": row("user_id"),
+            "name": "Iso key",
+            "credential_id": b"iso-credential",
+            "public_key": b"iso-public-key",
+            "user_handle": b"iso-handle",
+        },
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")

@@ -10,11 +10,12 @@ from flask_login import current_user, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.services import authenticate
+from app.auth.two_factor import pending
 from app.extensions import db
 from app.security import login_throttle
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only follow same-site relative redirects after sign-in."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
@@ -42,15 +43,19 @@ def login():
         if user is not None:
             attempt.refund()
             db.session.commit()
-            _fresh_session()
+            fresh_session()
+            if user.two_factor_enabled:
+                # Not signed in yet: the next page asks for the second factor.
+                pending.begin(user, remember=form.remember.data, next_url=request.args.get("next") or "")
+                return redirect(url_for("auth.second_factor"))
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         form.password.errors.append("That email and password do not match an account.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
 
-def _fresh_session() -> None:
+def fresh_session() -> None:
     """Start the signed-in session empty: nothing set before sign-in (by anyone) carries over."""
     kept = {key: session[key] for key in KEPT_AT_SIGN_IN if key in session}
     session.clear()

@@ -7,6 +7,7 @@ from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Templa
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
 from app.models.people import ConsentEvent, Group, GroupLeader, GroupMember, Keyword, Member
 from app.models.tenancy import Branch, Church, PhoneNumber, User
+from app.models.two_factor import Passkey, RecoveryCode, TotpSecret
 
 __all__ = [
     "AuditLog",
@@ -27,10 +28,13 @@ __all__ = [
     "Keyword",
     "Member",
     "MemberImport",
+    "Passkey",
     "PhoneNumber",
+    "RecoveryCode",
     "Schedule",
     "Subscription",
     "Template",
+    "TotpSecret",
     "UsagePeriod",
     "User",
     "WebhookEvent",

@@ -28,6 +28,8 @@ class Church(IdMixin, TimestampMixin, Base):
     sms_quota: Mapped[int | None] = mapped_column(comment="overrides the plan's monthly segments")
     help_text: Mapped[str | None] = mapped_column(Text)
     leaders_can_send: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Every user of the church must have two-factor on before they can do anything else.
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
@@ -46,6 +48,9 @@ class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
     # Every session and remember-me cookie carries the version it was signed in at; moving it
     # (sign-out, a new role or password, deactivation) ends all of them. See end_sessions().
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set while the user has a confirmed authenticator app or a passkey (app.auth.two_factor):
+    # read on every page of a church that requires two-factor, so it lives on the cached row.
+    two_factor_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     church: Mapped[Church] = relationship(lazy="joined")
 

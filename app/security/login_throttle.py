@@ -17,6 +17,7 @@ or not, so a refusal says nothing about which emails have accounts.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.extensions import rds
@@ -75,7 +76,18 @@ def _keys(address: str, email: str) -> tuple[str, ...]:
 def charge(address: str, email: str) -> Attempt:
     """Count an attempt by `address` at `email` against every limit, before its password is checked."""
     keys = _keys(address, email)
-    windows = [window for _, _, window in LIMITS]
+    return charge_counters([(key, allowed, window) for key, (_, allowed, window) in zip(keys, LIMITS, strict=True)])
+
+
+def charge_counters(counters: Sequence[tuple[str, int, int]]) -> Attempt:
+    """Count one attempt against each (key, attempts allowed, window in seconds), atomically.
+
+    The same counting serves other secrets people type (two-factor codes), with keys of their own.
+    """
+    keys = tuple(key for key, _, _ in counters)
+    windows = [window for _, _, window in counters]
     counts = rds.client.eval(_CHARGE, len(keys), *keys, *windows)
-    waits = [max(int(counts[2 * i + 1]), 1) for i, (_, allowed, _) in enumerate(LIMITS) if int(counts[2 * i]) > allowed]
+    waits = [
+        max(int(counts[2 * i + 1]), 1) for i, (_, allowed, _) in enumerate(counters) if int(counts[2 * i]) > allowed
+    ]
     return Attempt(keys, max(waits, default=0))

@@ -139,7 +139,7 @@ def sign_in(page, base_url):
         page.goto(f"{base_url}/login")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_load_state("networkidle")
 
     return _sign_in
