@@ -16,6 +16,7 @@ import asyncio
 import html
 import itertools
 import json
+import logging
 import re
 import socket
 import threading
@@ -35,6 +36,9 @@ HTML_CSP = (
     "sandbox allow-top-navigation-by-user-activation; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 )
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'"
+
+# aiosmtpd narrates every SMTP command at INFO; what arrived is on /mail.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 Page = tuple[int, str, bytes, list[tuple[str, str]]]  # status, content type, body, headers
 
@@ -177,12 +181,8 @@ class MailSink:
             if message is None:
                 return 404, "text/plain; charset=utf-8", b"no such mail", []
             if len(parts) == 4 and parts[3] == "html":
-                return (
-                    200,
-                    "text/html; charset=utf-8",
-                    message["html"].encode(),
-                    [("content-security-policy", HTML_CSP)],
-                )
+                body = with_top_target(message["html"]).encode()
+                return 200, "text/html; charset=utf-8", body, [("content-security-policy", HTML_CSP)]
             if len(parts) == 3:
                 body = self._show(message).encode()
                 return 200, "text/html; charset=utf-8", body, [("content-security-policy", PAGE_CSP)]
@@ -234,6 +234,13 @@ def linkify(text: str) -> str:
         last = match.end()
     out.append(_e(text[last:]))
     return "".join(out)
+
+
+def with_top_target(document: str) -> str:
+    """The mail's HTML with links opening in the top window (a click leaves the sandboxed frame)."""
+    base = '<base target="_top">'
+    at = document.lower().find("<head>")
+    return document[: at + 6] + base + document[at + 6 :] if at >= 0 else base + document
 
 
 def _layout(title: str, body: str) -> str:

@@ -73,3 +73,26 @@ def test_smtp_down_is_retried_then_dead_lettered(app, db, mailbox):
     [letter] = db.session.scalars(select(DeadLetter).where(DeadLetter.kind == "mail")).all()
     assert letter.attempts == len(app.config["MAIL_RETRY_INTERVALS"]) + 1
     assert letter.church_id is None
+
+
+def test_the_sink_pages_show_mail_escaped_and_its_html_sandboxed():
+    from app.delivery.simmail import MailSink
+
+    sink = MailSink()
+    raw = (
+        b"From: a@example.org\r\nTo: b@example.org\r\nSubject: <script>alert(1)</script>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=x\r\n\r\n"
+        b"--x\r\nContent-Type: text/plain\r\n\r\nOpen https://app.example/reset?a=1&b=2 now\r\n"
+        b"--x\r\nContent-Type: text/html\r\n\r\n<html><head></head><body><a href='https://app.example'>go</a>"
+        b"<script>alert(2)</script></body></html>\r\n--x--\r\n"
+    )
+    sink.keep(raw, "a@example.org", ["b@example.org"])
+    status, _, listing, _ = sink.page("/mail")
+    assert status == 200 and b"<script>alert(1)" not in listing and b"&lt;script&gt;" in listing
+    _, _, shown, headers = sink.page("/mail/1")
+    assert b'<a href="https://app.example/reset?a=1&amp;b=2">' in shown
+    assert b'<iframe title="HTML body" sandbox=' in shown and b"alert(2)" not in shown
+    _, _, body, headers = sink.page("/mail/1/html")
+    assert dict(headers)["content-security-policy"].startswith("sandbox ")
+    assert b'<head><base target="_top">' in body
+    assert sink.page("/mail/2")[0] == 404 and sink.page("/elsewhere") is None

@@ -145,3 +145,25 @@ def test_operator_cli_still_makes_churches_with_the_password_rule(app, db):
     assert ok.exit_code == 0, ok.output
     church = db.session.scalar(select(Church).where(Church.slug == "cli-church"))
     assert church.onboarded_at is not None
+
+
+def test_the_checklist_follows_the_church_and_goes_once_every_step_is_done(client, db, church, login_as):
+    from app.models import Broadcast
+
+    church.onboarded_at = None  # Grace has a number, members and staff, but has sent nothing yet
+    db.session.commit()
+    login_as("owner")
+    html = client.get("/").get_data(as_text=True)
+    for step in ("verify", "number", "members", "staff"):
+        assert f'id="onboarding-{step}" data-done="true"' in html, step
+    assert 'id="onboarding-broadcast" data-done="false"' in html
+
+    login_as("leader")
+    assert 'id="onboarding-' not in client.get("/").get_data(as_text=True)  # for owners and admins only
+
+    db.session.add(Broadcast(church_id=church.id, body="Welcome!", status="sent"))
+    db.session.commit()
+    login_as("owner")
+    assert 'id="onboarding-' not in client.get("/").get_data(as_text=True)
+    db.session.refresh(church)
+    assert church.onboarded_at is not None
