@@ -99,3 +99,16 @@ def test_the_sink_pages_show_mail_escaped_and_its_html_sandboxed():
     assert dict(headers)["content-security-policy"].startswith("sandbox ")
     assert b'<head><base target="_top">' in body
     assert sink.page("/mail/2")[0] == 404 and sink.page("/elsewhere") is None
+
+
+def test_a_churchs_admins_see_its_undelivered_mail_in_ops_without_a_replay_button(
+    client, db, mailbox, church, login_as
+):
+    mailbox.refuse_next(10, "554 5.7.1 Relay denied")
+    _send_reset(db, "admin@example.org", church_id=church.id)
+    db.session.commit()
+    deliver_mail()
+    login_as("owner")
+    html = client.get("/ops/dead-letters").get_data(as_text=True)
+    assert "An email that could not be sent" in html and "Reset your Koinonia password" in html
+    assert "Not re-sent" in html and ">Replay</button>" not in html
