@@ -1,7 +1,7 @@
 """auth: two-factor sign-in (authenticator app, recovery codes, passkeys) and a church-wide requirement
 
 Revision ID: 0013_two_factor
-Revises: 0011_user_session_version
+Revises: 0012_accounts_mail
 
 An authenticator app's secret is stored encrypted and remembers the last 30-second step a code
 was accepted for, so a code works once. Recovery codes are stored as hashes, each used once.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_two_factor"
-down_revision = "0011_user_session_version"
+down_revision = "0012_accounts_mail"
 branch_labels = None
 depends_on = None
 
