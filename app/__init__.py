@@ -6,7 +6,7 @@ import random
 import time
 from importlib import import_module
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,6 +19,7 @@ from app.htmx import add_vary_header
 from app.logging import configure_logging
 from app.navigation import nav_items
 from app.security.headers import CSP
+from app.security.inputs import IdConverter, carries_nul
 
 # The domains, imported by create_app() and never at the top of this module: every app.* module
 # is imported through this package, so a domain imported here would have the two import each other
@@ -65,6 +66,8 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     from app.cli import register_cli
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    # Before any route is added: rules look their converters up when they are registered.
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(config_class())
     app.session_interface = MachineAwareSessionInterface()
     configure_logging(app)
@@ -119,6 +122,9 @@ def _install_request_hooks(app: Flask) -> None:
         # Correlation only, not a secret: no urandom system call per request.
         g.request_id = request.headers.get("X-Request-ID") or f"{random.getrandbits(64):016x}"
         g.request_started = time.perf_counter()
+        # Webhooks verify their raw bodies; reading them as a form here would consume them.
+        if not request.path.startswith(SESSIONLESS_PREFIXES) and carries_nul(request.args, request.form):
+            abort(400, "Text cannot contain NUL characters.")
 
     @app.after_request
     def finish_request(response):

@@ -34,7 +34,11 @@ def _values(param: str, church) -> dict:
         "number_id": lambda: {"e164": "+17735550998"},
         "user_id": lambda: {"email": "iso@example.org", "role": "admin", "password_hash": "x"},
         "template_id": lambda: {"name": "Iso", "body": "Hi"},
-        "schedule_id": lambda: {"body": "Hi", "rrule": "FREQ=WEEKLY"},
+        # The DTSTART + RRULE text build_rule writes: pages that list schedules parse it.
+        "schedule_id": lambda: {
+            "body": "Hi",
+            "rrule": "DTSTART:20260104T090000\nRRULE:FREQ=WEEKLY;BYDAY=SU;UNTIL=20261231T235959",
+        },
         "broadcast_id": lambda: {"body": "Hi"},
         "recipient_id": lambda: {
             "broadcast_id": row("broadcast_id"),

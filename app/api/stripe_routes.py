@@ -37,14 +37,18 @@ def stripe_webhook():
     if not secret:
         log.error("STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks cannot be verified")
         return json_error(503, "not_configured", "Webhook verification is not configured.")
+    # Verify, then parse ourselves: construct_event would build a stripe.Event from any JSON and
+    # fails with an AttributeError (a 500) on a signed body that is JSON but not an object.
     try:
-        stripe.Webhook.construct_event(raw, request.headers.get("Stripe-Signature", ""), secret)
+        payload = raw.decode("utf-8")
+        header = request.headers.get("Stripe-Signature", "")
+        stripe.WebhookSignature.verify_header(payload, header, secret, stripe.Webhook.DEFAULT_TOLERANCE)
+        event = json.loads(payload)
     except stripe.SignatureVerificationError:
         log.warning("stripe webhook refused: bad signature")
         return json_error(400, "invalid_signature", "The Stripe-Signature header does not match the payload.")
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
         return json_error(400, "invalid_payload", "The webhook body is not JSON.")
-    event = json.loads(raw)
     if not isinstance(event, dict) or not event.get("id"):
         return json_error(400, "invalid_payload", "The webhook body is not a Stripe event.")
     row_id = services.store_event(event)

@@ -20,6 +20,7 @@ from app.htmx import render, trigger
 from app.models import Schedule, Template
 from app.people.queries import MAX_QUERY
 from app.people.templating import member_time
+from app.security.inputs import parse_id
 from app.tenancy import get_or_404
 
 # Broadcast pages show stored times in the church's timezone with the people pages' filter.
@@ -88,7 +89,7 @@ def new():
     form = _form()
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
-        template_id = request.args.get("template_id", type=int)
+        template_id = parse_id(request.args.get("template_id"))
         if template_id:
             form.body.data = get_or_404(Template, template_id).body
         return render("broadcasts/new.html", **pages.composer_context(form, current_user))

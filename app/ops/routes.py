@@ -12,6 +12,7 @@ from app.extensions import db
 from app.htmx import is_fragment_request, render
 from app.models import DeadLetter
 from app.ops import bp, services
+from app.security.inputs import parse_id
 from app.tenancy import get_or_404, scoped
 from app.webhook_processor import backlog
 
@@ -56,7 +57,7 @@ def index():
 def dead_letters():
     """This church's dead letters, newest first, keyset-paged by id."""
     query = scoped(DeadLetter).order_by(DeadLetter.id.desc()).limit(PAGE_SIZE + 1)
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     if before:
         query = query.where(DeadLetter.id < before)
     rows = list(db.session.scalars(query))

@@ -17,6 +17,7 @@ from app.errors import Conflict
 from app.extensions import db, limiter
 from app.keywords.services import default_help_text
 from app.models import Branch, PhoneNumber
+from app.security.inputs import parse_id
 from app.settings import bp, buying, services
 from app.settings.forms import (
     HELP_TEXT_MAX,
@@ -145,8 +146,8 @@ def _number_form(number: PhoneNumber | None = None) -> NumberForm:
     form = NumberForm(obj=number, country=current_user.church.country or "US", branches=branches)
     if number is not None and request.method == "GET":
         form.branch_id.data = number.branch_id or 0
-    elif request.method == "GET" and request.args.get("branch", type=int):
-        form.branch_id.data = request.args.get("branch", type=int)
+    elif request.method == "GET" and parse_id(request.args.get("branch")):
+        form.branch_id.data = parse_id(request.args.get("branch"))
     return form
 
 

@@ -72,7 +72,7 @@ def test_sign_up_verify_then_reset_the_password(page, base_url, mail_sink):
 
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Cornerstone Church", exact=True)).to_be_visible()
 
     page.goto(reset)  # the link worked once

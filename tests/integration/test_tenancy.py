@@ -56,3 +56,12 @@ def test_helpers_find_own_rows(db, church, login_as, param, app):
         login_user(find_user_by_email("admin@example.org"))
         assert get_or_404(model, row_id).id == row_id
         assert db.session.scalar(select(model.church_id).where(model.id == row_id)) == church.id
+
+
+def test_an_id_past_bigint_is_not_found(app, client, db, login_as):
+    login_as("owner")  # a lookup by such an id was a 500 (bigint out of range)
+    for rule, args in _id_rules(app):
+        path = rule.build({a: 1 for a in args}, append_unknown=False)[1].replace("/1", "/" + "9" * 25)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, headers={"HX-Request": "true"})
+            assert response.status_code == 404, f"{method} {path} answered {response.status_code}"

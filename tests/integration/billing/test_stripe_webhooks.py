@@ -180,3 +180,14 @@ def test_a_missing_subscription_that_is_not_the_churchs_changes_nothing(db, fake
     assert _stored(db, event["id"]) == 1  # answered and kept: a retry is a duplicate
     row = db.session.scalar(select(Subscription).where(Subscription.church_id == church.id))
     assert (row.status, row.stripe_subscription_id) == ("active", sub["id"])
+
+
+def test_a_signed_body_that_is_json_but_not_an_event_is_a_400(db, fake_stripe, client):
+    for body in (b"[]", b"[1, 2]", b'"evt"', b"null", b"\xed\xa0\x80"):
+        response = client.post(
+            "/webhooks/stripe",
+            data=body,
+            headers={"Stripe-Signature": fake_stripe.sign(body), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400, body
+        assert response.get_json()["error"]["code"] == "invalid_payload"

@@ -263,3 +263,9 @@ def test_over_allowance_counter_tells_admins_who_can_upgrade(client, login_as, c
     html = client.post("/broadcasts/new/counter", data=compose(), headers=HX).get_data(as_text=True)
     assert "Over by" in html and 'href="/billing"' not in html
     assert "the church owner can upgrade the plan" in html
+
+
+def test_a_template_id_that_is_not_an_id_opens_an_empty_composer(client, login_as):
+    login_as("owner")  # past a bigint, the lookup was a 500
+    for raw in ("9" * 25, "-1", "²", "abc"):
+        assert client.get(f"/broadcasts/new?template_id={raw}").status_code == 200, raw

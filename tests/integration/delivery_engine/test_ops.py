@@ -87,3 +87,9 @@ def test_replay_hands_the_resumed_broadcast_to_a_send_job(db, sim, small_group, 
     assert job.func_name == "app.broadcasts.tasks.resume_broadcast" and job.args == (broadcast.id, 5)
     job.perform()  # a worker would have taken it off the queue first
     assert [(j.func_name, j.args) for j in queue.jobs[1:]] == [("app.broadcasts.tasks.send_batch", (broadcast.id, 0))]
+
+
+def test_dead_letters_page_ignores_a_before_that_is_not_an_id(client, login_as):
+    login_as("owner")  # past a bigint, the keyset query was a 500
+    for raw in ("9" * 25, "-5", "x"):
+        assert client.get(f"/ops/dead-letters?before={raw}").status_code == 200, raw

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import ConsentEvent, Group, GroupMember, Member
 
@@ -245,3 +245,13 @@ def test_an_over_long_phone_or_email_is_refused_before_it_is_parsed(client, logi
     data = {"first_name": "Long", "phone": "312 555 0188", "email": "a" * 400 + "@example.org", "language": "en"}
     r = client.post("/members/new", data={**data, "branch_id": "0"})
     assert r.status_code == 422 and "At most 320 characters." in r.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_form_or_query_is_a_400_not_a_500(client, login_as, db, church):
+    login_as("owner")  # PostgreSQL text cannot hold NUL: saving one failed the flush
+    member = {"first_name": "Ni\x00a", "last_name": "Nulbyte", "phone": "(312) 555-0143", "branch_id": "0"}
+    assert client.post("/members/new", data=member).status_code == 400
+    assert client.post("/groups/new", data={"name": "Youth\x00"}).status_code == 400
+    assert client.get("/members", query_string={"q": "a\x00"}).status_code == 400
+    assert client.post("/members/new", data={"x\x00": "1"}).status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Member).where(Member.last_name == "Nulbyte")) == 0
