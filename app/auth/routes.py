@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import bp
+from app import audit
+from app.auth import bp, sessions
 from app.auth.forms import LoginForm
-from app.auth.services import authenticate
+from app.auth.services import authenticate, find_user_by_email
 from app.extensions import db
 from app.security import login_throttle
 
@@ -41,13 +42,26 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             attempt.refund()
+            audit.record("auth.sign_in", target=user, actor=user, detail={"remember": bool(form.remember.data)})
             db.session.commit()
             _fresh_session()
-            login_user(user, remember=form.remember.data)
+            login_user(user, remember=form.remember.data)  # starts its session row (app.auth.sessions)
             return redirect(_safe_next(request.args.get("next")))
+        _record_failure(form.email.data)
         form.password.errors.append("That email and password do not match an account.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _record_failure(email: str) -> None:
+    """A failed sign-in is the named account's church's business; an unknown address is no one's.
+
+    The page and its status are the same either way, so nothing tells whether an account exists.
+    """
+    account = find_user_by_email(email)
+    if account is not None:
+        audit.record("auth.sign_in_failed", target=account, actor=account, detail={"active": account.active})
+        db.session.commit()
 
 
 def _fresh_session() -> None:
@@ -70,7 +84,9 @@ def logout():
     user's session version ends this session, its copies and every remember-me cookie at once.
     """
     if current_user.is_authenticated:
+        audit.record("auth.signed_out", target=current_user._get_current_object())
         current_user.end_sessions()
+        sessions.end_all(current_user.id)
         db.session.commit()
     session.clear()
     logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie

@@ -6,7 +6,7 @@ from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
 from app.models.people import ConsentEvent, Group, GroupLeader, GroupMember, Keyword, Member
-from app.models.tenancy import Branch, Church, PhoneNumber, User
+from app.models.tenancy import Branch, Church, PhoneNumber, User, UserSession
 
 __all__ = [
     "AuditLog",
@@ -33,5 +33,6 @@ __all__ = [
     "Template",
     "UsagePeriod",
     "User",
+    "UserSession",
     "WebhookEvent",
 ]
