@@ -25,10 +25,12 @@ from a stranger's. The page shows it only to the church's owners and admins.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import inspect
 
 from app.extensions import db
 from app.models import AuditLog, User
@@ -54,9 +56,8 @@ def record(
     Outside a request, pass `church_id` (and `actor` when a person acted); a row with no church
     is not recorded (there is nobody to show it to). Returns the row, or None when skipped.
     """
-    signed_in = _signed_in_user()
     if actor is None and church_id is None:
-        actor = signed_in
+        actor = _signed_in_user()
     if church_id is None and actor is not None:
         church_id = actor.church_id
     if church_id is None:
@@ -73,6 +74,32 @@ def record(
     )
     db.session.add(row)
     return row
+
+
+def changes(obj: Any, fields: Iterable[str], hidden: Iterable[str] = ()) -> dict[str, Any]:
+    """What changed on an ORM object since it was loaded (call before the flush): {field: [old, new]}.
+
+    Fields in `hidden` (secrets, long texts) are named with "changed" instead of their values.
+    """
+    attrs = inspect(obj).attrs
+    hidden = set(hidden)
+    found: dict[str, Any] = {}
+    for name in fields:
+        history = attrs[name].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if old == new:
+            continue
+        found[name] = "changed" if name in hidden else [_plain(old), _plain(new)]
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _signed_in_user() -> User | None:
@@ -94,9 +121,9 @@ def _target(target: Target | None) -> tuple[str | None, int | None]:
     if isinstance(target, tuple):
         kind, ident = target
         return str(kind)[:64], ident
-    kind = getattr(target, "__tablename__", type(target).__name__.lower())
-    # "members" -> "member": a target names one thing.
-    return kind.removesuffix("s") if kind.endswith("s") else kind, target.id
+    # PhoneNumber -> "phone_number": a target names one thing, by its model.
+    kind = "".join(f"_{c.lower()}" if c.isupper() else c for c in type(target).__name__).lstrip("_")
+    return kind, target.id
 
 
 def _clean(value: Any, depth: int = 0) -> Any:

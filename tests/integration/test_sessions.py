@@ -7,6 +7,7 @@ from sqlalchemy import event, select
 from app import cache
 from app.auth import sessions
 from app.models import AuditLog, UserSession
+from tests.factories import UserFactory
 
 CHROME_MAC = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -25,10 +26,18 @@ def cached_identity(app):
     cache.forget_local()
 
 
-def _browser(app, user_agent, email="admin@example.org", remember=False):
+@pytest.fixture(autouse=True)
+def person(db, church):
+    """Someone of Grace's staff whose sessions are all made by the test."""
+    return UserFactory(church_id=church.id, role="admin", email="sessions.person@example.org")
+
+
+def _browser(app, user_agent, email="sessions.person@example.org", remember=False):
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = user_agent
-    data = {"email": email, "password": "koinonia-demo"}
+    # The demo logins' password, or the factory's.
+    password = "correct horse battery" if email == "sessions.person@example.org" else "koinonia-demo"
+    data = {"email": email, "password": password}
     if remember:
         data["remember"] = "y"
     g.pop("_login_user", None)  # the test shares one app context; a real request starts without it
