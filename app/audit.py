@@ -15,6 +15,9 @@ Actions are dotted names, past tense, `<thing>.<what happened>`:
     broadcast.sent, broadcast.cancelled, member.created, member.updated, member.deleted,
     members.deleted, members.exported, group.*, settings.changed, billing.changed
 
+A new action gets a label in `app.settings.audit_log.ACTIONS`, so the page's filter offers it
+(the page shows any action, labelled or not).
+
 `detail` is a small JSON object of plain values (lists and dicts of strings and numbers). Phone
 numbers and email addresses in its strings are masked before they are stored; never put a secret
 (a password, a token, an API key) in it: name the field that changed instead.
@@ -121,6 +124,7 @@ def _target(target: Target | None) -> tuple[str | None, int | None]:
     if isinstance(target, tuple):
         kind, ident = target
         return str(kind)[:64], ident
+    target = getattr(target, "_get_current_object", lambda: target)()  # current_user is a proxy
     # PhoneNumber -> "phone_number": a target names one thing, by its model.
     kind = "".join(f"_{c.lower()}" if c.isupper() else c for c in type(target).__name__).lstrip("_")
     return kind, target.id

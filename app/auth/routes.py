@@ -42,7 +42,8 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             attempt.refund()
-            audit.record("auth.sign_in", target=user, actor=user, detail={"remember": bool(form.remember.data)})
+            detail = {"remember": bool(form.remember.data), "device": sessions.describe(request.user_agent.string)}
+            audit.record("auth.sign_in", target=user, actor=user, detail=detail)
             db.session.commit()
             _fresh_session()
             login_user(user, remember=form.remember.data)  # starts its session row (app.auth.sessions)
@@ -60,7 +61,10 @@ def _record_failure(email: str) -> None:
     """
     account = find_user_by_email(email)
     if account is not None:
-        audit.record("auth.sign_in_failed", target=account, actor=account, detail={"active": account.active})
+        detail = {"device": sessions.describe(request.user_agent.string)}
+        if not account.active:
+            detail["account"] = "deactivated"
+        audit.record("auth.sign_in_failed", target=account, actor=account, detail=detail)
         db.session.commit()
 
 

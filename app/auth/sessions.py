@@ -164,10 +164,11 @@ def _write_seen(response):
     key = g.pop("koinonia_session_seen", None)
     if key is None:
         return response
+    # The address too: a phone moves between networks, and the list should say where it was last.
     stmt = (
         update(UserSession)
         .where(UserSession.id == key, UserSession.last_seen_at < datetime.now(UTC) - SEEN_EVERY / 2)
-        .values(last_seen_at=datetime.now(UTC))
+        .values(last_seen_at=datetime.now(UTC), ip=(request.remote_addr or "")[:64] or None)
     )
     bind = db.engine
     try:

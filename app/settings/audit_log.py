@@ -71,6 +71,7 @@ class AuditRow:
     target_id: int | None
     detail: dict[str, Any]
     ip: str | None
+    user_id: int | None
     who: str | None  # the acting person's name or email; None when no person acted (Stripe, the system)
 
     @property
@@ -80,6 +81,13 @@ class AuditRow:
     @property
     def summary(self) -> str:
         return describe(self.detail)
+
+    @property
+    def shown_target(self) -> str:
+        """ "member #12"; nothing when there is no target or it is the person who acted (their sign-in)."""
+        if not self.target_type or (self.target_type == "user" and self.target_id == self.user_id):
+            return ""
+        return self.target_type.replace("_", " ") + (f" #{self.target_id}" if self.target_id is not None else "")
 
 
 def _cursor(row: AuditRow) -> str:
@@ -110,6 +118,7 @@ def _select(church_id: int, filters: AuditFilters) -> Select:
             AuditLog.target_id,
             AuditLog.detail,
             AuditLog.ip,
+            AuditLog.user_id,
             User.name,
             User.email,
         )
@@ -125,7 +134,7 @@ def _select(church_id: int, filters: AuditFilters) -> Select:
 
 
 def _rows(stmt: Select) -> list[AuditRow]:
-    return [AuditRow(*row[:7], who=row.name or row.email) for row in db.session.execute(stmt)]
+    return [AuditRow(*row[:8], who=row.name or row.email) for row in db.session.execute(stmt)]
 
 
 def audit_page(

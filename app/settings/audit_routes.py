@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from app import audit
 from app.auth.decorators import ADMINS, role_required
-from app.extensions import db
+from app.extensions import db, limiter, user_rate_key
 from app.htmx import render
 from app.security import csvfiles
 from app.settings import bp
@@ -34,6 +34,7 @@ def audit_log():
 
 
 @bp.get("/settings/audit/export.csv")
+@limiter.limit("10 per minute", key_func=user_rate_key)  # each file reads the whole log
 @role_required(*ADMINS)
 def audit_export():
     """The filtered audit log as a CSV file, streamed a batch at a time."""
