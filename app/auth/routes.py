@@ -57,7 +57,8 @@ def login():
 def _record_failure(email: str) -> None:
     """A failed sign-in is the named account's church's business; an unknown address is no one's.
 
-    The page and its status are the same either way, so nothing tells whether an account exists.
+    The page and its status are the same either way, and both commit (the row rides on a commit
+    that happens anyway), so neither the answer nor its timing tells whether an account exists.
     """
     account = find_user_by_email(email)
     if account is not None:
@@ -65,7 +66,7 @@ def _record_failure(email: str) -> None:
         if not account.active:
             detail["account"] = "deactivated"
         audit.record("auth.sign_in_failed", target=account, actor=account, detail=detail)
-        db.session.commit()
+    db.session.commit()
 
 
 def _fresh_session() -> None:
