@@ -201,3 +201,22 @@ def test_networks_hide_the_host():
     assert sessions.network("203.0.113.77") == "203.0.113.x"
     assert sessions.network("2001:db8:1234:5678::1") == "2001:db8:1234::/48"
     assert sessions.network(None) == "unknown place"
+
+
+def test_checking_the_session_costs_no_query_once_remembered(app, db):
+    laptop = _browser(app, CHROME_MAC)
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "user_sessions" in statement or "FROM users" in statement:
+            reads.append(statement)
+
+    assert _get(laptop).status_code == 200  # this process learns the user's church
+    assert _get(laptop).status_code == 200  # and remembers the identity with its live sessions
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            assert _get(laptop).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert reads == []
