@@ -67,6 +67,9 @@ def start(user: User, user_agent: str | None, ip: str | None) -> str:
 
     Rows a sign-out everywhere ended, or that nobody used for a long time, go at the same time.
     """
+    # A version moved in this same transaction (a new password, then sign-in) is a SQL expression
+    # until flushed; after the flush it reads back as the number the new session must carry.
+    db.session.flush()
     key = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     db.session.execute(

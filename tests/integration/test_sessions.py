@@ -220,3 +220,18 @@ def test_checking_the_session_costs_no_query_once_remembered(app, db):
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert reads == []
+
+
+def test_a_sign_in_in_the_same_transaction_as_a_new_password_carries_the_new_version(app, db, person):
+    from flask import session as cookie_session
+    from flask_login import login_user
+
+    from app.auth.services import hash_password
+
+    before = person.session_version
+    person.password_hash = hash_password("a brand new password")
+    with app.test_request_context("/"):
+        login_user(person)
+        token = sessions.parse_token(cookie_session["_user_id"])
+    assert token.version == person.session_version == before + 1
+    assert db.session.get(UserSession, token.key).session_version == token.version
