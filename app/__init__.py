@@ -82,7 +82,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     rds.init_app(app)
-    _configure_login()
+    _configure_login(app)
 
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
@@ -102,8 +102,9 @@ def _install_observability(app: Flask) -> None:
         install_slow_query_log(db.engine, app.config["SLOW_QUERY_MS"])
 
 
-def _configure_login() -> None:
+def _configure_login(app: Flask) -> None:
     # Runs app/auth/__init__ and its routes: loaded here, as BLUEPRINTS are.
+    from app.auth import sessions
     from app.auth.identity import load_signed_in
 
     login_manager.login_view = "auth.login"
@@ -112,8 +113,9 @@ def _configure_login() -> None:
     # "basic": "strong" would sign out phone users whenever their IP changes.
     login_manager.session_protection = "basic"
 
-    # The id is User.get_id()'s "<id>:<version>", in the session and the remember-me cookie alike.
+    # The id is "<id>:<version>:<session key>", in the session and the remember-me cookie alike.
     login_manager.user_loader(load_signed_in)
+    sessions.init_app(app)
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import select
 
+from app import audit
 from app.auth.services import find_user_by_email, hash_password, verify_password
 from app.extensions import db
 from app.models import Church, User
@@ -60,6 +61,9 @@ def upsert_user(church: Church, email: str, password: str, role: str, name: str 
     elif user.church_id != church.id:
         raise click.ClickException(f"{email} already belongs to another church")
     else:
+        if user.role != role:
+            detail = {"from": user.role, "to": role, "by": "command line"}
+            audit.record("staff.role_changed", target=user, church_id=church.id, detail=detail)
         user.role = role
         if not verify_password(user.password_hash, password):
             user.password_hash = hash_password(password)

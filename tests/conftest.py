@@ -126,6 +126,7 @@ def other_church(db):
 @pytest.fixture
 def login_as(client, db, church):
     """Sign the test client in as a user of the given role (owner, admin, leader) or email."""
+    from app.auth import sessions
     from app.auth.services import find_user_by_email
     from tests.factories import UserFactory
 
@@ -136,8 +137,11 @@ def login_as(client, db, church):
         user = find_user_by_email(email) if "@" in email else None
         if user is None:
             user = UserFactory(church_id=church.id, role=role_or_email, email=f"{role_or_email}.user@example.org")
+        # A session row as a sign-in starts one, committed (a savepoint here) so the cache hears of it.
+        key = sessions.start(user, "pytest", "127.0.0.1")
+        db.session.commit()
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = sessions.token_for(user, key)
             session["_fresh"] = True
         # Requests share the test's app context, where Flask-Login keeps the user it loaded:
         # drop it so the next request signs in as this user, even after another login_as.

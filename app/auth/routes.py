@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import bp
+from app import audit
+from app.auth import bp, sessions
 from app.auth.forms import LoginForm
-from app.auth.services import authenticate
+from app.auth.services import authenticate, find_user_by_email
 from app.auth.two_factor import pending
 from app.extensions import db
 from app.security import login_throttle
@@ -42,17 +43,42 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             attempt.refund()
-            db.session.commit()
-            fresh_session()
             if user.two_factor_enabled:
-                # Not signed in yet: the next page asks for the second factor.
+                # Not signed in yet: the next page asks for the second factor (and records the sign-in).
+                db.session.commit()
+                fresh_session()
                 pending.begin(user, remember=form.remember.data, next_url=request.args.get("next") or "")
                 return redirect(url_for("auth.second_factor"))
-            login_user(user, remember=form.remember.data)
+            record_sign_in(user, remember=bool(form.remember.data))
+            db.session.commit()
+            fresh_session()
+            login_user(user, remember=form.remember.data)  # starts its session row (app.auth.sessions)
             return redirect(safe_next(request.args.get("next")))
+        _record_failure(form.email.data)
         form.password.errors.append("That email and password do not match an account.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+def record_sign_in(user, *, remember: bool, **detail) -> None:
+    """Note a completed sign-in in the church's audit log (committed by the caller)."""
+    detail = {"remember": remember, "device": sessions.describe(request.user_agent.string), **detail}
+    audit.record("auth.sign_in", target=user, actor=user, detail=detail)
+
+
+def _record_failure(email: str) -> None:
+    """A failed sign-in is the named account's church's business; an unknown address is no one's.
+
+    The page and its status are the same either way, and both commit (the row rides on a commit
+    that happens anyway), so neither the answer nor its timing tells whether an account exists.
+    """
+    account = find_user_by_email(email)
+    if account is not None:
+        detail = {"device": sessions.describe(request.user_agent.string)}
+        if not account.active:
+            detail["account"] = "deactivated"
+        audit.record("auth.sign_in_failed", target=account, actor=account, detail=detail)
+    db.session.commit()
 
 
 def fresh_session() -> None:
@@ -75,7 +101,9 @@ def logout():
     user's session version ends this session, its copies and every remember-me cookie at once.
     """
     if current_user.is_authenticated:
+        audit.record("auth.signed_out", target=current_user._get_current_object())
         current_user.end_sessions()
+        sessions.end_all(current_user.id)
         db.session.commit()
     session.clear()
     logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, text
 
+from app import audit
 from app.billing import allowance, stripe_api
 from app.billing.allowance import DEFAULT_PLAN
 from app.billing.plans import Plan, get_plan, plan_for_price
@@ -194,11 +195,13 @@ def _subscription_gone(church: Church, sub_id: str) -> str:
     row = subscription_for(church.id)
     if row is None or row.stripe_subscription_id != sub_id:
         return "subscription gone"
+    before = _billing_state(church, row)
     row.status = "canceled"
     row.cancel_at_period_end = False
     row.past_due_since = None
     row.updated_at = datetime.now(UTC)
     church.plan = DEFAULT_PLAN
+    _record_change(church, before, _billing_state(church, row))
     db.session.flush()
     return "subscription gone"
 
@@ -219,6 +222,7 @@ def sync_subscription(church: Church, sub: dict[str, Any], now: datetime | None 
     if row.stripe_subscription_id and row.stripe_subscription_id != sub["id"] and status not in PAID_STATUSES:
         # A finished older subscription must not overwrite the one now in force.
         return row
+    before = _billing_state(church, row)
     items = (sub.get("items") or {}).get("data") or []
     price_id = ((items[0].get("price") or {}).get("id")) if items else None
     plan = plan_for_price(price_id) or (sub.get("metadata") or {}).get("plan")
@@ -238,8 +242,25 @@ def sync_subscription(church: Church, sub: dict[str, Any], now: datetime | None 
     if row.stripe_customer_id and not church.stripe_customer_id:
         church.stripe_customer_id = row.stripe_customer_id
     church.plan = plan if status in PAID_STATUSES and plan else DEFAULT_PLAN
+    _record_change(church, before, _billing_state(church, row))
     db.session.flush()
     return row
+
+
+def _billing_state(church: Church, row: Subscription) -> dict[str, Any]:
+    """What an owner would call the church's billing: its plan and the subscription's state."""
+    return {
+        "plan": church.plan,
+        "status": row.status,
+        "cancel_at_period_end": bool(row.cancel_at_period_end),
+    }
+
+
+def _record_change(church: Church, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Put a change of plan or subscription state on the church's audit log (from Stripe, so no person)."""
+    changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changed:
+        audit.record("billing.changed", target=church, church_id=church.id, detail={"source": "stripe", **changed})
 
 
 def store_event(event: dict[str, Any]) -> int | None:

@@ -67,7 +67,7 @@ def cancel(broadcast_id: int):
     broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
     pages.require_sender(current_user, broadcast)
     if broadcast.status in ("scheduled", "sending", "paused", "draft"):
-        cancel_broadcast(broadcast)
+        cancel_broadcast(broadcast, current_user)
         flash("Broadcast cancelled: nobody else will receive it.", "success")
     return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id))
 

@@ -16,7 +16,7 @@ from rq import Callback, Queue, Retry
 from sqlalchemy import func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from app import cache
+from app import audit, cache
 from app.billing import allowance
 from app.broadcasts import merge
 from app.broadcasts.audience import AudienceSpec, default_number, recipients_select, single_branch_number
@@ -136,6 +136,18 @@ def create_broadcast(
             text("UPDATE broadcasts SET recipient_count = :n WHERE id = :id"), {"n": count, "id": new_id}
         )
         cache.bump(("broadcasts", church.id))
+        audit.record(
+            "broadcast.sent",
+            target=("broadcast", new_id),
+            church_id=church.id,
+            actor=user,
+            detail={
+                "status": values["status"],
+                "recipients": count,
+                "scheduled_at": scheduled_at.isoformat() if scheduled else None,
+                "schedule_id": schedule_id,
+            },
+        )
     db.session.commit()
     broadcast = db.session.get(Broadcast, new_id)
     assert broadcast is not None
@@ -239,7 +251,7 @@ def resume_stalled_broadcasts() -> int:
     return resumed
 
 
-def cancel_broadcast(broadcast: Broadcast) -> int:
+def cancel_broadcast(broadcast: Broadcast, actor: User | None = None) -> int:
     """Stop a scheduled or sending broadcast: every recipient not yet claimed becomes skipped.
 
     Rows a worker already claimed finish their send (they may be at the provider already).
@@ -262,6 +274,9 @@ def cancel_broadcast(broadcast: Broadcast) -> int:
         {"id": broadcast.id, "n": skipped},
     )
     cache.bump(("broadcasts", broadcast.church_id))
+    audit.record(
+        "broadcast.cancelled", target=broadcast, church_id=broadcast.church_id, actor=actor, detail={"skipped": skipped}
+    )
     db.session.commit()
     db.session.refresh(broadcast)
     return skipped

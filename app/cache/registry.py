@@ -8,6 +8,7 @@ user, a member, a group or a message moves what shows it.
     model                              dependencies moved
     Church                             ("church", id)
     User                               ("user", id); ("staff", church) when others see the change
+    UserSession                        ("user", user): the signed-in identity keeps the live sessions
     Template                           ("templates", church)
     Conversation, ConversationMessage, ("conversation", church, conversation): the thread and
       ConversationNote                   the church's list
@@ -36,6 +37,7 @@ themselves, in the same transaction. These are all of them:
     app/broadcasts/schedules.py        schedules' next runs
     app/dead_letters.py                recipients retried from /ops
     app/usage.py                       usage periods: ("billing")
+    app/auth/sessions.py               sessions ended or forgotten in bulk: ("user")
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from app.models import (
     Template,
     UsagePeriod,
     User,
+    UserSession,
 )
 
 # What others see of a user (the inbox's assignment menu and message authors); a sign-in is not it.
@@ -103,6 +106,11 @@ def _user(obj: User, session: Session, how: str) -> Iterable[Dep]:
     if how != "dirty" or _changed(obj, STAFF_FIELDS):
         deps.append(("staff", obj.church_id))
     return deps
+
+
+@moves(UserSession)
+def _user_session(obj: UserSession, session: Session, how: str) -> Iterable[Dep]:
+    return [("user", obj.user_id)]
 
 
 @moves(Template)

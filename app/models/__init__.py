@@ -7,7 +7,7 @@ from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
 from app.models.people import ConsentEvent, Group, GroupLeader, GroupMember, Keyword, Member
-from app.models.tenancy import Branch, Church, PhoneNumber, User
+from app.models.tenancy import Branch, Church, PhoneNumber, User, UserSession
 from app.models.two_factor import Passkey, RecoveryCode, TotpSecret
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "TotpSecret",
     "UsagePeriod",
     "User",
+    "UserSession",
     "WebhookEvent",
 ]

@@ -83,8 +83,20 @@ class UsagePeriod(IdMixin, TenantMixin, Base):
 
 
 class AuditLog(IdMixin, TimestampMixin, Base):
+    """Who did what in a church (written through app.audit.record, with the change it describes)."""
+
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_church_id_created_at", "church_id", text("created_at DESC")),)
+    __table_args__ = (
+        # The page reads newest first, keyset-paged on (created_at, id), optionally for one person.
+        Index("ix_audit_log_church_id_created_at_id", "church_id", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_audit_log_church_id_user_id_created_at_id",
+            "church_id",
+            "user_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+    )
 
     church_id: Mapped[int | None] = mapped_column(ForeignKey("churches.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

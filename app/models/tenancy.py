@@ -62,7 +62,7 @@ class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
         return self.active
 
     def get_id(self) -> str:
-        """What Flask-Login keeps in the session and the remember-me cookie: "<id>:<version>"."""
+        """ "<id>:<version>": what login_user stores first; app.auth.sessions then adds the session's key."""
         return f"{self.id}:{self.session_version}"
 
     def end_sessions(self) -> None:
@@ -114,6 +114,26 @@ class PhoneNumber(IdMixin, TimestampMixin, TenantMixin, Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     provider_id: Mapped[str | None] = mapped_column(String(64))
     messaging_profile_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class UserSession(TenantMixin, Base):
+    """One signed-in browser: its opaque key travels in the signed session and remember-me cookie.
+
+    Ending a session deletes its row; a cookie whose key has no row is signed out on its next
+    request. See app/auth/sessions.py.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id_last_seen_at", "user_id", text("last_seen_at DESC")),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The user's session_version when it started: a sign-out everywhere ends it with the rest.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    ip: Mapped[str | None] = mapped_column(String(64))
 
 
 # A change to who someone is or what they may do ends the sessions signed in before it.

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Select, create_engine, func, literal_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.pool import NullPool
 
+from app import audit
 from app.extensions import db, rds
 from app.models import Branch, Group, GroupMember, Member, User
 from app.people.phones import is_e164
@@ -169,12 +170,20 @@ def _body(bind: Engine | Connection, stmt: Select, lock: _Lock) -> Iterator[str]
 def export_response(actor: User, filters: MemberFilters) -> Response:
     """A streamed text/csv download named after the church and the day; ExportRunning if one is under way."""
     require_admin(actor)
+    lock = _Lock(actor.id)
+    lock.acquire()
+    # Committed before the first row leaves: an export is on record even if the download breaks off.
+    try:
+        audit.record("members.exported", actor=actor, detail={"filters": filters.as_args()})
+        db.session.commit()
+    except Exception:
+        lock.release()
+        raise
+    # Read after the commit, which expired the user: loaded again now, before the session closes.
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     name = f"members-{actor.church.slug}-{stamp}.csv"
     stmt = export_select(actor, filters)
     bind = db.engine
-    lock = _Lock(actor.id)
-    lock.acquire()
     if isinstance(bind, Engine):
         # Everything the body needs is in hand: give the request's connection back to the pool now.
         db.session.close()

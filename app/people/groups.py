@@ -92,7 +92,7 @@ def create_group(actor: User, name: str, description: str | None = None) -> Grou
     group = Group(church_id=actor.church_id, name=name.strip(), description=(description or "").strip() or None)
     db.session.add(group)
     _save(group)
-    audit(actor, "group.create", group.id)
+    audit(actor, "group.created", group.id)
     return group
 
 
@@ -101,14 +101,14 @@ def update_group(actor: User, group: Group, name: str, description: str | None =
     group.name = name.strip()
     group.description = (description or "").strip() or None
     _save(group)
-    audit(actor, "group.update", group.id)
+    audit(actor, "group.updated", group.id)
     return group
 
 
 def delete_group(actor: User, group: Group) -> None:
     """Delete a group; its members stay members (only the memberships go)."""
     require_admin(actor)
-    audit(actor, "group.delete", group.id, name=group.name)
+    audit(actor, "group.deleted", group.id, name=group.name)
     db.session.delete(group)
     db.session.flush()
 
@@ -152,7 +152,7 @@ def assign_leader(actor: User, group: Group, user_id: int | None) -> User:
     stmt = pg_insert(GroupLeader).values(church_id=actor.church_id, group_id=group.id, user_id=user.id)
     db.session.execute(stmt.on_conflict_do_nothing())
     cache.bump(("groups", actor.church_id))
-    audit(actor, "group.assign_leader", group.id, user_id=user.id)
+    audit(actor, "group.leader_assigned", group.id, user_id=user.id)
     return user
 
 
@@ -160,4 +160,4 @@ def remove_leader(actor: User, group: Group, user: User) -> None:
     require_admin(actor)
     db.session.execute(delete(GroupLeader).where(GroupLeader.group_id == group.id, GroupLeader.user_id == user.id))
     cache.bump(("groups", actor.church_id))
-    audit(actor, "group.remove_leader", group.id, user_id=user.id)
+    audit(actor, "group.leader_removed", group.id, user_id=user.id)

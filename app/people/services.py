@@ -11,15 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from app import audit as audit_log
 from app import cache
 from app.cache.registry import members_changed
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
-from app.models import AuditLog, Branch, ConsentEvent, Group, GroupMember, Member, User
+from app.models import Branch, ConsentEvent, Group, GroupMember, Member, User
 from app.people.counts import MemberCount, count_members
 from app.people.keyset import PAGE_SIZE
 from app.people.page_shapes import member_page
@@ -176,7 +177,7 @@ def create_member(actor: User, data: MemberInput) -> Member:
             detail=f"Added on the member form by {actor.display_name}",
         )
     )
-    audit(actor, "member.create", member.id)
+    audit(actor, "member.created", member.id)
     return member
 
 
@@ -186,14 +187,14 @@ def update_member(actor: User, member: Member, data: MemberInput) -> Member:
     _apply(member, data, actor.church_id)
     _flush_or_conflict(member)
     _set_groups(member, data.group_ids)
-    audit(actor, "member.update", member.id)
+    audit(actor, "member.updated", member.id)
     return member
 
 
 def delete_member(actor: User, member: Member) -> None:
     """Delete a member; their sends stay in broadcast history without the link (ON DELETE SET NULL)."""
     require_admin(actor)
-    audit(actor, "member.delete", member.id, name=member.full_name)
+    audit(actor, "member.deleted", member.id, name=member.full_name)
     db.session.delete(member)
     db.session.flush()
 
@@ -212,7 +213,7 @@ def add_note(actor: User, member: Member, text: str) -> None:
     joined = func.coalesce(Member.notes + "\n\n", "") + entry
     db.session.execute(update(Member).where(Member.id == member.id).values(notes=joined))
     db.session.refresh(member)
-    audit(actor, "member.note", member.id)
+    audit(actor, "member.noted", member.id)
 
 
 # --- bulk ---------------------------------------------------------------------------------------
@@ -250,7 +251,7 @@ def bulk_add_to_group(actor: User, member_ids: Iterable[int], group_id: int | No
     )
     added = len(db.session.execute(stmt).all())
     cache.bump(("groups", actor.church_id))
-    audit(actor, "group.add_members", group.id, count=added)
+    audit(actor, "group.members_added", group.id, count=added)
     return group, added
 
 
@@ -263,7 +264,7 @@ def bulk_remove_from_group(actor: User, member_ids: Iterable[int], group_id: int
     )
     removed = db.session.execute(stmt).rowcount or 0
     cache.bump(("groups", actor.church_id))
-    audit(actor, "group.remove_members", group.id, count=removed)
+    audit(actor, "group.members_removed", group.id, count=removed)
     return group, removed
 
 
@@ -282,20 +283,11 @@ def bulk_delete(actor: User, member_ids: Iterable[int]) -> int:
     cache.bump(("groups", actor.church_id))
     stmt = delete(Member).where(Member.church_id == actor.church_id, Member.id.in_(ids))
     deleted = db.session.execute(stmt).rowcount or 0
-    audit(actor, "member.bulk_delete", None, count=deleted)
+    audit(actor, "members.deleted", None, count=deleted, ids=ids[: audit_log.MAX_DETAIL_ITEMS])
     return deleted
 
 
 def audit(actor: User, action: str, target_id: int | None, **detail: object) -> None:
-    """Record who changed which member or group (the audit_log table)."""
-    target_type = action.split(".", 1)[0]
-    db.session.execute(
-        insert(AuditLog).values(
-            church_id=actor.church_id,
-            user_id=actor.id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            detail=detail,
-        )
-    )
+    """Record who changed which member or group (app.audit, with the change itself)."""
+    kind = action.split(".", 1)[0].removesuffix("s")
+    audit_log.record(action, target=(kind, target_id) if target_id is not None else None, detail=detail, actor=actor)

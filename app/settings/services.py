@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.services import enqueue_batches
 from app.delivery import Provider, ProviderError
@@ -65,15 +66,22 @@ def save_branch(actor: User, branch: Branch | None, name: str, address: str | No
     if branch is None:
         branch = Branch(church_id=actor.church_id)
         db.session.add(branch)
+    added = branch.id is None
     branch.name = name.strip()
     branch.address = (address or "").strip() or None
+    changed = audit.changes(branch, ("name", "address"))
     _flush(f"There is already a branch called “{branch.name}”.")
+    if added or changed:
+        detail = {"section": "branches", "branch": branch.name, "change": "added" if added else "edited"}
+        audit.record("settings.changed", target=branch, actor=actor, detail={**detail, **({} if added else changed)})
     return branch
 
 
 def delete_branch(actor: User, branch: Branch) -> None:
     """Delete a branch; its members and numbers stay, without a branch (ON DELETE SET NULL)."""
     require_admin(actor)
+    detail = {"section": "branches", "branch": branch.name, "change": "deleted"}
+    audit.record("settings.changed", target=branch, actor=actor, detail=detail)
     db.session.delete(branch)
     db.session.flush()
 
@@ -121,8 +129,13 @@ def save_number(
     if number is None:
         number = PhoneNumber(church_id=actor.church_id)
         db.session.add(number)
+    added = number.id is None
     number.e164, number.number_type, number.branch_id = e164, number_type, own_branch
+    changed = audit.changes(number, ("e164", "number_type", "branch_id"))
     _flush(NOT_YOURS)
+    if added or changed:
+        detail = {"section": "numbers", "number": number.e164, "change": "added" if added else "edited"}
+        audit.record("settings.changed", target=number, actor=actor, detail={**detail, **({} if added else changed)})
     return number
 
 
@@ -138,8 +151,14 @@ def _require_held(provider: Provider, e164: str) -> None:
 
 def delete_number(actor: User, number: PhoneNumber) -> None:
     require_admin(actor)
+    detail = {"section": "numbers", "number": number.e164, "change": "removed"}
+    audit.record("settings.changed", target=number, actor=actor, detail=detail)
     db.session.delete(number)
     db.session.flush()
+
+
+# What the church settings form changes, as the audit log names it.
+CHURCH_FIELDS = ("name", "timezone", "quiet_hours_start", "quiet_hours_end", "help_text", "leaders_can_send")
 
 
 @dataclass(frozen=True)
@@ -180,6 +199,9 @@ def save_church(
     church.quiet_hours_start, church.quiet_hours_end = quiet_hours or (None, None)
     church.help_text = (help_text or "").strip() or None
     church.leaders_can_send = bool(leaders_can_send)
+    changed = audit.changes(church, CHURCH_FIELDS, hidden=("help_text",))
+    if changed:
+        audit.record("settings.changed", target=church, actor=actor, detail={"section": "church", **changed})
     db.session.flush()
     if before == (church.timezone, church.quiet_hours_start, church.quiet_hours_end):
         return ChurchSaved(church, None)

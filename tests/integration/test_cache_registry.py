@@ -17,6 +17,7 @@ from flask import g
 from sqlalchemy import select
 
 from app import cache
+from app.auth import sessions
 from app.billing import allowance
 from app.broadcasts.audience import AudienceSpec
 from app.broadcasts.forms import Recurrence
@@ -41,6 +42,7 @@ from app.models import (
     Template,
     UsagePeriod,
     User,
+    UserSession,
 )
 from app.usage import record_usage
 from tests.integration.inbox.conftest import conversation_of, telnyx_payload
@@ -104,6 +106,23 @@ def staff_names_show_in_cached_threads(client, db, church, login_as):
     leader.name = "Rachel Adeyemi"
     db.session.commit()
     assert ">Rachel Adeyemi (leader)</option>" in as_another_process(client, f"/inbox/{conv.id}")
+
+
+@case(UserSession)
+def an_ended_session_is_refused_where_it_was_remembered(client, db, church, login_as):
+    """Not a page but the identity: this process remembered the session, and its end still shows at once."""
+    owner = login_as("owner")
+    phone = client.application.test_client()
+    key = sessions.start(owner, "a phone", "127.0.0.1")
+    db.session.commit()
+    with phone.session_transaction() as session:
+        session["_user_id"] = sessions.token_for(owner, key)
+    g.pop("_login_user", None)
+    assert phone.get("/").status_code == 200
+    g.pop("_login_user", None)
+    assert client.post("/account/sessions/end", data={"session": key}).status_code == 302
+    g.pop("_login_user", None)
+    assert phone.get("/").status_code == 302
 
 
 @case(Template)

@@ -44,6 +44,7 @@ LEAVES = {
     "errors",
     "security",
     "mail",
+    "audit",
 }
 
 

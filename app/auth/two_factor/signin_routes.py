@@ -9,7 +9,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from app.auth import bp
-from app.auth.routes import fresh_session, safe_next
+from app.auth.routes import fresh_session, record_sign_in, safe_next
 from app.auth.two_factor import passkeys, pending, services
 from app.auth.two_factor.account_routes import ceremony_limit, read_credential
 from app.auth.two_factor.forms import SecondFactorForm
@@ -21,7 +21,10 @@ EXPIRED = "Your sign-in took too long. Enter your email and password again."
 
 
 def _sign_in(user: User, *, remember: bool, next_url: str | None):
-    """Both factors are in: start the signed-in session, as the password-only sign-in does."""
+    """Both factors are in (or a passkey alone): start the signed-in session, as the password-only
+    sign-in does."""
+    record_sign_in(user, remember=remember, two_factor=True)
+    db.session.commit()
     fresh_session()  # also drops the waiting marker
     login_user(user, remember=remember)
     return redirect(safe_next(next_url))

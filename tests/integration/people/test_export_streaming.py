@@ -6,11 +6,16 @@ import csv
 import io
 
 import pytest
+from sqlalchemy import text
 
 
 @pytest.fixture
 def pooled(app, db):
-    """The app on its real engine and pool for one test (it reads only the committed demo data)."""
+    """The app on its real engine and pool for one test (it reads the committed demo data).
+
+    What it commits (the sign-ins' session rows and the exports' audit rows) is removed after it,
+    so later tests find the demo data as seeded.
+    """
     engines = db._app_engines[app]
     bound = engines[None]
     engines[None] = bound.engine
@@ -19,6 +24,9 @@ def pooled(app, db):
         yield bound.engine
     finally:
         db.session.remove()
+        with bound.engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log WHERE action = 'members.exported'"))
+            conn.execute(text("DELETE FROM user_sessions WHERE user_agent = 'pytest'"))
         engines[None] = bound
 
 
