@@ -37,7 +37,7 @@ composer_limit = limiter.limit(
 @role_required(*STAFF)
 def index():
     """Broadcasts, newest first (keyset paged), and the repeating schedules."""
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     listing = history.broadcast_page(current_user, before)
     schedules = [] if before else history.schedules(current_user)
     return render("broadcasts/index.html", "broadcasts/_rows.html", listing=listing, schedules=schedules)

@@ -19,7 +19,7 @@ from app.people.forms import GroupForm
 from app.people.queries import MAX_QUERY, MemberFilters
 from app.people.routes import MAX_SELECTED, list_context, list_response
 from app.people.services import list_members
-from app.security.inputs import parse_ids
+from app.security.inputs import parse_id, parse_ids
 from app.tenancy import get_group_or_404, get_or_404
 
 
@@ -146,7 +146,7 @@ def add_group_leader(group_id: int):
     group = get_group_or_404(group_id)
     return _group_change(
         group,
-        lambda: group_service.assign_leader(current_user, group, request.form.get("user_id", type=int)),
+        lambda: group_service.assign_leader(current_user, group, parse_id(request.form.get("user_id"))),
         lambda user: f"{user.display_name} now leads {group.name}.",
     )
 

@@ -22,7 +22,7 @@ from app.people.forms import LANGUAGES, MemberForm, NoteForm
 from app.people.groups import visible_groups
 from app.people.phones import format_national
 from app.people.queries import SORTS, MemberFilters
-from app.security.inputs import parse_ids
+from app.security.inputs import parse_id, parse_ids
 from app.tenancy import get_member_or_404, scoped
 
 
@@ -229,7 +229,7 @@ def bulk():
     """Add the selected members to a group, remove them from one, or delete them (after a confirmation)."""
     back = _safe_next(url_for("people.members"))
     action, ids = request.form.get("action", ""), _selected_ids()
-    group_id = request.form.get("group_id", type=int)
+    group_id = parse_id(request.form.get("group_id"))
     try:
         if action == "add_to_group":
             group, count = services.bulk_add_to_group(current_user, ids, group_id)

@@ -12,7 +12,7 @@ import time
 
 from flask import session
 
-from app.auth.identity import load_signed_in
+from app.auth.identity import load_user
 from app.models import User
 from app.security import login_throttle
 
@@ -27,7 +27,8 @@ CODE_LIMITS = (("burst", 5, 900), ("day", 20, 86400))
 def begin(user: User, *, remember: bool, next_url: str) -> None:
     """Mark the (fresh) session as waiting for `user`'s second factor."""
     session[KEY] = {
-        "user": user.get_id(),
+        "user": user.id,
+        "version": user.session_version,
         "remember": bool(remember),
         "next": next_url,
         "until": time.time() + LIFETIME,
@@ -39,8 +40,12 @@ def waiting() -> tuple[User, dict] | None:
     marker = session.get(KEY)
     if not isinstance(marker, dict) or marker.get("until", 0) < time.time():
         return None
-    user = load_signed_in(str(marker.get("user", "")))
-    if user is None or not user.active or not user.two_factor_enabled:
+    user_id, version = marker.get("user"), marker.get("version")
+    if not isinstance(user_id, int) or not isinstance(version, int):
+        return None
+    user = load_user(user_id)
+    # The version voids the marker when the user signed out everywhere or changed password meanwhile.
+    if user is None or user.session_version != version or not user.active or not user.two_factor_enabled:
         return None
     return user, marker
 

@@ -269,3 +269,9 @@ def test_a_template_id_that_is_not_an_id_opens_an_empty_composer(client, login_a
     login_as("owner")  # past a bigint, the lookup was a 500
     for raw in ("9" * 25, "-1", "²", "abc"):
         assert client.get(f"/broadcasts/new?template_id={raw}").status_code == 200, raw
+
+
+def test_a_page_cursor_past_bigint_is_ignored_not_a_server_error(client, login_as):
+    login_as("owner")
+    for before in ("-99999999999999999999", "99999999999999999999", "x"):
+        assert client.get(f"/broadcasts?before={before}").status_code == 200
