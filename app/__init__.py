@@ -35,6 +35,7 @@ BLUEPRINTS = (
     "app.keywords",
     "app.ops",
     "app.notifications",
+    "app.webapp",
     "app.api",
 )
 

@@ -30,6 +30,7 @@ DOMAINS = {
     "api",
     "keywords",
     "notifications",
+    "webapp",
 }
 # Leaves: plumbing every domain may use, which knows no domain.
 LEAVES = {"delivery", "cache", "models", "extensions", "stats", "usage", "jobs", "dead_letters", "errors", "security"}
