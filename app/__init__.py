@@ -26,6 +26,7 @@ from app.security.headers import CSP
 # reach domains too, so each is imported inside the function that wires it, for the same reason.
 BLUEPRINTS = (
     "app.auth",
+    "app.accounts",
     "app.dashboard",
     "app.people",
     "app.broadcasts",

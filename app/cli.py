@@ -12,6 +12,7 @@ from app.dead_letters import replay_pending
 from app.extensions import db
 from app.models import Church
 from app.provisioning import get_or_create_church, upsert_user
+from app.security.passwords import password_problem
 from app.seed import seed_demo
 from app.stats import rebuild
 
@@ -28,6 +29,9 @@ def register_cli(app: Flask) -> None:
         """Create a church and its owner account (idempotent)."""
         generated = password is None
         password = password or secrets.token_urlsafe(12)
+        problem = password_problem(password)
+        if problem:
+            raise click.ClickException(f"Password refused: {problem}")
         church = get_or_create_church(name, timezone)
         upsert_user(church, admin_email, password, "owner")
         db.session.commit()
@@ -51,8 +55,9 @@ def register_cli(app: Flask) -> None:
         church = db.session.scalar(query)
         if church is None:
             raise click.ClickException(f"No church {church_ref!r}")
-        if len(password) < 10:
-            raise click.ClickException("Passwords must be at least 10 characters")
+        problem = password_problem(password)
+        if problem:
+            raise click.ClickException(f"Password refused: {problem}")
         upsert_user(church, email, password, role, name)
         db.session.commit()
         click.echo(f"{role} {email} in {church.name}")

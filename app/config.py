@@ -11,6 +11,7 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -77,6 +78,36 @@ def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    """SMTP_URL: smtp://[user:pass@]host:port, with ?starttls=1 to upgrade the connection."""
+    value = env.get("SMTP_URL", "").strip()
+    if not value:
+        return None
+    expected = "SMTP_URL must be smtp://[user:pass@]host:port (add ?starttls=1 to use STARTTLS)"
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(expected) from None
+    if parts.scheme != "smtp" or not parts.hostname or port is None:
+        raise ConfigError(expected)
+    if parts.query and parts.query not in ("starttls=1", "starttls=0"):
+        raise ConfigError(expected)
+    return value
+
+
+def _mail_from(env: Mapping[str, str], base_url: str) -> str:
+    """MAIL_FROM: an address, or 'Name <address>'; defaults to no-reply at APP_BASE_URL's host."""
+    value = env.get("MAIL_FROM", "").strip()
+    if not value:
+        host = urlsplit(base_url).hostname or "localhost"
+        return f"Koinonia <no-reply@{host}>"
+    _, address = parseaddr(value)
+    if "@" not in address or "\n" in value or "\r" in value:
+        raise ConfigError("MAIL_FROM must be an email address, e.g. Koinonia <no-reply@example.org>")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     value = env.get(name, "").strip().lower() or default
     if value not in choices:
@@ -119,13 +150,16 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
 
+    base_url = _http_url(env, "APP_BASE_URL", "http://127.0.0.1:8000")
     return {
         "SECRET_KEY": secret,
         "KOINONIA_ENV": environment,
         "SQLALCHEMY_DATABASE_URI": _database_url(env, "DATABASE_URL"),
         "DATABASE_REPLICA_URL": _database_url(env, "DATABASE_REPLICA_URL", required=False),
         "REDIS_URL": _redis_url(env, "REDIS_URL"),
-        "APP_BASE_URL": _http_url(env, "APP_BASE_URL", "http://127.0.0.1:8000"),
+        "APP_BASE_URL": base_url,
+        "SMTP_URL": _smtp_url(env),
+        "MAIL_FROM": _mail_from(env, base_url),
         "SMS_PROVIDER": provider,
         "TELNYX_API_KEY": env.get("TELNYX_API_KEY", "").strip() or "simulator",
         "TELNYX_PUBLIC_KEY": public_key,
@@ -237,6 +271,8 @@ class Config:
     IDENTITY_CACHE_SECONDS = 60
     DASHBOARD_CACHE_SECONDS = 10
     BANNER_CACHE_SECONDS = 60
+    # Seconds between a mail job's attempts: len() retries after the first try, then a dead letter.
+    MAIL_RETRY_INTERVALS = (30, 120, 600, 1800)
     TESTING = False
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
@@ -258,6 +294,7 @@ class TestConfig(Config):
     """Config for pytest: test servers from TEST_DATABASE_URL / TEST_REDIS_URL."""
 
     TESTING = True
+    MAIL_RETRY_INTERVALS = (0, 0, 0)  # retried at once, so a burst worker sees every attempt
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it back on
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 20}
 

@@ -30,6 +30,7 @@ KINDS = {
     "broadcast_batch": "A send job that kept failing",
     "broadcast_paused": "A broadcast paused by the system",
     "webhook_event": "A provider event that could not be applied",
+    "mail": "An email that could not be sent",
 }
 BROADCAST_KINDS = ("broadcast_recipients", "broadcast_batch", "broadcast_paused")
 
@@ -73,6 +74,9 @@ def replay_dead_letter(letter: DeadLetter) -> str:
         letter.replayed_at = datetime.now(UTC)
         db.session.commit()
         message, job_args = "The event will be processed again.", ()
+    elif letter.kind == "mail":
+        # The body is not kept (it may hold a sign-in link) and its links expire anyway.
+        raise ValueError("mail is not re-sent; the person can ask for a new link, or check SMTP_URL")
     else:
         raise ValueError(f"cannot replay a dead letter of kind {letter.kind!r}")
     if job_args is not None:

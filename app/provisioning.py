@@ -6,6 +6,7 @@ Shared by app.cli and app.seed, which used to import each other for these helper
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from app.auth.services import find_user_by_email, hash_password, verify_password
 from app.extensions import db
 from app.models import Church, User
+from app.models.base import escape_like
 
 
 def slugify(name: str) -> str:
@@ -25,9 +27,25 @@ def get_or_create_church(name: str, timezone: str = "America/Chicago") -> Church
     slug = slugify(name)
     church = db.session.scalar(select(Church).where(Church.slug == slug))
     if church is None:
-        church = Church(name=name, slug=slug, timezone=timezone)
+        # Set up by an operator, who needs no onboarding checklist.
+        church = Church(name=name, slug=slug, timezone=timezone, onboarded_at=datetime.now(UTC))
         db.session.add(church)
         db.session.flush()
+    return church
+
+
+def new_church(name: str, timezone: str) -> Church:
+    """A church made by sign-up, under a slug no other church has (flushed, not committed)."""
+    base = slugify(name)[:90]
+    taken = set(db.session.scalars(select(Church.slug).where(Church.slug.like(f"{escape_like(base)}%", escape="\\"))))
+    slug = (
+        base
+        if base not in taken
+        else next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
+    )
+    church = Church(name=name, slug=slug, timezone=timezone)
+    db.session.add(church)
+    db.session.flush()
     return church
 
 
@@ -35,7 +53,8 @@ def upsert_user(church: Church, email: str, password: str, role: str, name: str 
     """Create the user, or bring an existing one (same email) in line with the arguments."""
     user = find_user_by_email(email)
     if user is None:
-        user = User(church_id=church.id, email=email.lower(), role=role, name=name)
+        # An operator vouches for the address they type.
+        user = User(church_id=church.id, email=email.lower(), role=role, name=name, email_verified_at=datetime.now(UTC))
         user.password_hash = hash_password(password)
         db.session.add(user)
     elif user.church_id != church.id:

@@ -88,6 +88,16 @@ if [ "$SMS_PROVIDER" = simulator ]; then
         export TELNYX_PUBLIC_KEY
     fi
 fi
+# Mail goes to the caller's SMTP_URL when set; otherwise to the simulator process's SMTP sink,
+# which lists what it received at http://127.0.0.1:$SIMULATOR_PORT/mail.
+MAIL_SINK=0
+if [ -z "${SMTP_URL:-}" ]; then
+    MAIL_SINK=1
+    export SMTP_SINK_PORT=${SMTP_SINK_PORT:-$((SIMULATOR_PORT + 1))}
+    export SMTP_URL=smtp://127.0.0.1:$SMTP_SINK_PORT
+fi
+RUN_SIMULATOR=0
+{ [ "$SMS_PROVIDER" = simulator ] || [ "$MAIL_SINK" = 1 ]; } && RUN_SIMULATOR=1
 export PYTHONUNBUFFERED=1 # logs appear as they happen, interleaved in order
 
 if [ "$MODE" = run ]; then
@@ -101,9 +111,9 @@ fi
 .venv/bin/flask --app wsgi seed-demo
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$PORT" $([ "$SMS_PROVIDER" = simulator ] && echo "$SIMULATOR_PORT"); do
+for p in "$PORT" $([ "$RUN_SIMULATOR" = 1 ] && echo "$SIMULATOR_PORT") $([ "$MAIL_SINK" = 1 ] && echo "$SMTP_SINK_PORT"); do
     if port_busy "$p"; then
-        echo "dev: port $p is already in use (another make dev?); set PORT / SIMULATOR_PORT to move" >&2
+        echo "dev: port $p is already in use (another make dev?); set PORT / SIMULATOR_PORT / SMTP_SINK_PORT to move" >&2
         exit 1
     fi
 done
@@ -153,8 +163,9 @@ trap 'exit 0' INT # Ctrl-C is how make dev is meant to stop
 trap 'exit 143' TERM
 
 set -m
-if [ "$SMS_PROVIDER" = simulator ]; then
-    start simulator "$PY" -m app.delivery.simulator --port "$SIMULATOR_PORT"
+if [ "$RUN_SIMULATOR" = 1 ]; then
+    start simulator "$PY" -m app.delivery.simulator --port "$SIMULATOR_PORT" \
+        $([ "$MAIL_SINK" = 1 ] && echo "--smtp-port $SMTP_SINK_PORT")
 fi
 start gunicorn .venv/bin/gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" wsgi:app
 start worker "$PY" worker.py
@@ -169,6 +180,7 @@ cat >&2 <<EOF
 
   Koinonia is running at $APP_BASE_URL
   SMS provider: $SMS_PROVIDER$([ "$SMS_PROVIDER" = simulator ] && echo " (simulator on 127.0.0.1:$SIMULATOR_PORT)")
+  Mail: $([ "$MAIL_SINK" = 1 ] && echo "caught by the SMTP sink, read it at http://127.0.0.1:$SIMULATOR_PORT/mail" || echo "sent through $(echo "$SMTP_URL" | sed -E 's#//[^@/]*@#//#')")
 
   Demo logins (password koinonia-demo):
     admin@example.org        Grace Community Church, owner

@@ -145,3 +145,31 @@ def login_as(client, db, church):
         return user
 
     return _login
+
+
+@pytest.fixture(scope="session")
+def mail_sink():
+    """A real SMTP server on loopback that keeps what it is sent (app.delivery.simmail)."""
+    from app.delivery.simmail import MailSink
+
+    with MailSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def mailbox(app, db, mail_sink):
+    """The sink, emptied, with the app's SMTP_URL pointed at it (deliver_mail() runs the mail jobs)."""
+    previous = app.config.get("SMTP_URL")
+    app.config["SMTP_URL"] = mail_sink.url
+    mail_sink.clear()
+    yield mail_sink
+    app.config["SMTP_URL"] = previous
+
+
+def deliver_mail() -> None:
+    """Run the queued mail jobs (and their retries) in this process, as a worker would."""
+    from rq import SimpleWorker
+
+    from app.mail import QUEUE
+
+    SimpleWorker([rds.queue(QUEUE)], connection=rds.client).work(burst=True)

@@ -42,7 +42,7 @@ def login():
         if user is not None:
             attempt.refund()
             db.session.commit()
-            _fresh_session()
+            fresh_session()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("That email and password do not match an account.")
@@ -50,7 +50,7 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
-def _fresh_session() -> None:
+def fresh_session() -> None:
     """Start the signed-in session empty: nothing set before sign-in (by anyone) carries over."""
     kept = {key: session[key] for key in KEPT_AT_SIGN_IN if key in session}
     session.clear()

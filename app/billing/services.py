@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, text
@@ -49,6 +49,26 @@ def _row(church_id: int) -> Subscription:
         db.session.add(sub)
         db.session.flush()
     return sub
+
+
+TRIAL_DAYS = 14
+
+
+def start_trial(church: Church, now: datetime | None = None) -> Subscription:
+    """Put a new church on a trial of the default (Starter) plan, with no Stripe subscription yet.
+
+    The row reads `trialing` until the trial's end; subscribing through Checkout replaces it
+    with what Stripe says.
+    """
+    now = now or datetime.now(UTC)
+    row = _row(church.id)
+    row.status = "trialing"
+    row.plan = DEFAULT_PLAN
+    row.current_period_end = now + timedelta(days=TRIAL_DAYS)
+    row.updated_at = now
+    church.plan = DEFAULT_PLAN
+    db.session.flush()
+    return row
 
 
 # --- sessions -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from flask import abort, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
+from app.accounts.onboarding import checklist
 from app.auth.decorators import STAFF, role_required
 from app.dashboard import bp, series, services
 from app.htmx import render
@@ -40,6 +41,7 @@ def index():
         broadcast_url=broadcast_url,
         local_time=local_time,
         humanize_seconds=services.humanize_seconds,
+        onboarding=checklist(current_user),
         **data,
     )
 

@@ -16,6 +16,7 @@ from app.delivery import simnumbers
 from app.delivery import simstate as st
 from app.delivery.simcontrol import control
 from app.delivery.simhttp import ClientPool, Request, Response, serve_connection
+from app.delivery.simmail import MailSink
 from app.delivery.simwebhooks import WebhookMixin
 from app.security.signatures import public_key_b64
 
@@ -97,6 +98,8 @@ class Simulator(WebhookMixin):
         self._workers: list[asyncio.Task[None]] = []
         self._pool = ClientPool()
         self._inflight = 0
+        # The SMTP sink whose mail /mail lists (make dev's; None when it runs none).
+        self.mail_sink: MailSink | None = None
 
     @property
     def url(self) -> str:
@@ -248,6 +251,11 @@ class Simulator(WebhookMixin):
             return self._buy_numbers(req)
         if req.path.startswith("/_sim/"):
             return await control(self, req)
+        if req.method == "GET" and self.mail_sink is not None and req.path.startswith("/mail"):
+            page = self.mail_sink.page(req.path)
+            if page is not None:
+                status, content_type, body, headers = page
+                return Response(status, body, headers, content_type=content_type)
         return errors_response(
             404, st.error("10005", "Resource not found", "The requested resource or URL could not be found.")
         )

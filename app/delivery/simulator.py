@@ -1,5 +1,8 @@
 """Run the Telnyx v2 simulator: `python -m app.delivery.simulator --port 8025 --webhook-url URL`.
 
+With `--smtp-port N` the same process runs an SMTP sink on that port and lists the mail it
+received at http://127.0.0.1:<port>/mail (app.delivery.simmail).
+
 `python -m app.delivery.simulator public-key --private-key-file PATH` prints the base64 public
 key to set as TELNYX_PUBLIC_KEY (creating the key file first if needed).
 """
@@ -24,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from app.delivery.simmail import MailSink
 from app.delivery.simserver import Simulator
 from app.security.signatures import public_key_b64
 
@@ -86,12 +90,15 @@ def _parser() -> argparse.ArgumentParser:
         "--reply-rate", type=float, default=0.0, help="fraction of delivered messages whose recipient texts back"
     )
     p.add_argument("--reply-text", default="Amen! See you Sunday.")
+    p.add_argument("--smtp-port", type=int, default=0, help="also run an SMTP sink on this port (listed at /mail)")
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     return p
 
 
 async def _serve(sim: Simulator) -> None:
     await sim.startup()
+    if sim.mail_sink is not None:
+        await sim.mail_sink.serve()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,9 +108,13 @@ async def _serve(sim: Simulator) -> None:
     print(f"  TELNYX_PUBLIC_KEY={sim.public_key_b64}", flush=True)
     target = sim.webhook_url if sim.webhooks else "(disabled)"
     print(f"  webhooks -> {target or '(none: per-message webhook_url only)'}", flush=True)
+    if sim.mail_sink is not None:
+        print(f"  SMTP sink: SMTP_URL={sim.mail_sink.url}, mail listed at {sim.url}/mail", flush=True)
     try:
         await stop.wait()
     finally:
+        if sim.mail_sink is not None:
+            await sim.mail_sink.close()
         await sim.shutdown()
 
 
@@ -133,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         reply_rate=args.reply_rate,
         reply_text=args.reply_text,
     )
+    if args.smtp_port:
+        sim.mail_sink = MailSink(args.host, args.smtp_port)
     asyncio.run(_serve(sim))
     return 0
 

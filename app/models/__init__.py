@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic autogenerate needs them loaded)."""
 
+from app.models.accounts import AccountToken
 from app.models.base import Base
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
@@ -10,6 +11,7 @@ from app.models.people import ConsentEvent, Group, GroupLeader, GroupMember, Key
 from app.models.tenancy import Branch, Church, PhoneNumber, User
 
 __all__ = [
+    "AccountToken",
     "AuditLog",
     "Base",
     "Branch",

@@ -28,6 +28,8 @@ class Church(IdMixin, TimestampMixin, Base):
     sms_quota: Mapped[int | None] = mapped_column(comment="overrides the plan's monthly segments")
     help_text: Mapped[str | None] = mapped_column(Text)
     leaders_can_send: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Set once every onboarding step is done (or at once for churches set up by an operator).
+    onboarded_at: Mapped[datetime | None]
 
 
 class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
@@ -43,6 +45,7 @@ class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_login_at: Mapped[datetime | None]
+    email_verified_at: Mapped[datetime | None]
     # Every session and remember-me cookie carries the version it was signed in at; moving it
     # (sign-out, a new role or password, deactivation) ends all of them. See end_sessions().
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass
 
 from app.extensions import rds
+from app.security.throttle import CHARGE
 
 PREFIX = "koinonia:login"
 
@@ -30,17 +31,6 @@ LIMITS = (
     ("pair", 5, 900),
 )
 
-# KEYS: one counter per limit; ARGV: their windows. Returns [count, ttl] per key.
-_CHARGE = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
-  if n == 1 then redis.call('EXPIRE', key, ARGV[i]) end
-  out[#out + 1] = n
-  out[#out + 1] = redis.call('TTL', key)
-end
-return out
-"""
 _REFUND = """
 for _, key in ipairs(KEYS) do
   if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
@@ -76,6 +66,6 @@ def charge(address: str, email: str) -> Attempt:
     """Count an attempt by `address` at `email` against every limit, before its password is checked."""
     keys = _keys(address, email)
     windows = [window for _, _, window in LIMITS]
-    counts = rds.client.eval(_CHARGE, len(keys), *keys, *windows)
+    counts = rds.client.eval(CHARGE, len(keys), *keys, *windows)
     waits = [max(int(counts[2 * i + 1]), 1) for i, (_, allowed, _) in enumerate(LIMITS) if int(counts[2 * i]) > allowed]
     return Attempt(keys, max(waits, default=0))

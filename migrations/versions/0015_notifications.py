@@ -1,7 +1,7 @@
 """notifications: each user's notification choices and their browsers' push subscriptions
 
 Revision ID: 0015_notifications
-Revises: 0011_user_session_version
+Revises: 0012_accounts_mail
 
 Staff choose whether and when they are mailed about unread threads and whether their devices get
 push notifications; a user without a row has the defaults (mail after 5 minutes, push on). A push
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_notifications"
-down_revision = "0011_user_session_version"
+down_revision = "0012_accounts_mail"
 branch_labels = None
 depends_on = None
 

@@ -64,7 +64,7 @@ def fake_stripe():
 
 
 @pytest.fixture(scope="session")
-def e2e_env(simulator, fake_stripe):
+def e2e_env(simulator, fake_stripe, mail_sink):
     """Environment for the live processes: their own database and Redis db number."""
     app = make_app(f"koinonia_e2e_{run_slot()}")
     port = free_port()
@@ -87,6 +87,7 @@ def e2e_env(simulator, fake_stripe):
         "STRIPE_WEBHOOK_SECRET": fake_stripe.webhook_secret,
         "STRIPE_API_BASE": fake_stripe.api_base,
         "STRIPE_PRICE_IDS": fake_stripe.price_ids_env,
+        "SMTP_URL": mail_sink.url,
     }
     fake_stripe.webhook_url = f"http://127.0.0.1:{port}/webhooks/stripe"
     simulator.webhook_url = f"http://127.0.0.1:{port}/webhooks/telnyx"

@@ -18,6 +18,25 @@ BASE = {
 }
 
 
+def test_mail_settings_are_read_with_working_defaults():
+    from app.mail import smtp_settings
+
+    assert settings_from_env(BASE)["SMTP_URL"] is None
+    assert settings_from_env(BASE)["MAIL_FROM"] == "Koinonia <no-reply@127.0.0.1>"
+    url = "smtp://api%40key:p%3Ass@smtp.example.org:587?starttls=1"
+    settings = settings_from_env({**BASE, "SMTP_URL": url, "MAIL_FROM": "Grace <hi@grace.example>"})
+    assert settings["MAIL_FROM"] == "Grace <hi@grace.example>"
+    parsed = smtp_settings(settings["SMTP_URL"])
+    assert (parsed.host, parsed.port, parsed.username, parsed.password, parsed.starttls) == (
+        "smtp.example.org",
+        587,
+        "api@key",
+        "p:ss",
+        True,
+    )
+    assert smtp_settings("smtp://127.0.0.1:1025").starttls is False
+
+
 def test_valid_environment_normalises_the_database_driver():
     settings = settings_from_env(BASE)
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@localhost:5432/db"
@@ -37,6 +56,11 @@ def test_valid_environment_normalises_the_database_driver():
         ({"STRIPE_PRICE_IDS": "starter"}, "STRIPE_PRICE_IDS must be plan=price pairs"),
         ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS must be the number of proxies"),
         ({"TRUSTED_PROXY_HOPS": "yes"}, "TRUSTED_PROXY_HOPS must be the number of proxies"),
+        ({"SMTP_URL": "http://mail.example.org:25"}, "SMTP_URL must be smtp://"),
+        ({"SMTP_URL": "smtp://mail.example.org"}, "SMTP_URL must be smtp://"),
+        ({"SMTP_URL": "smtp://mail.example.org:port"}, "SMTP_URL must be smtp://"),
+        ({"SMTP_URL": "smtp://mail.example.org:587?tls=yes"}, "SMTP_URL must be smtp://"),
+        ({"MAIL_FROM": "not an address"}, "MAIL_FROM must be an email address"),
     ],
 )
 def test_bad_settings_name_the_variable(override, message):

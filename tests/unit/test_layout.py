@@ -19,6 +19,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 
 # One blueprint package per domain: what the leaves below must never import.
 DOMAINS = {
+    "accounts",
     "auth",
     "dashboard",
     "people",
@@ -33,7 +34,19 @@ DOMAINS = {
     "webapp",
 }
 # Leaves: plumbing every domain may use, which knows no domain.
-LEAVES = {"delivery", "cache", "models", "extensions", "stats", "usage", "jobs", "dead_letters", "errors", "security"}
+LEAVES = {
+    "delivery",
+    "cache",
+    "models",
+    "extensions",
+    "stats",
+    "usage",
+    "jobs",
+    "dead_letters",
+    "errors",
+    "security",
+    "mail",
+}
 
 
 def _unit(module: str) -> str | None:

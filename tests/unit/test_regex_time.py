@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.broadcasts import composer, merge
-from app.delivery import simnumbers, simstate
+from app.delivery import simmail, simnumbers, simstate
 from app.inbox import services as inbox_services
 from app.people import phones, queries
 from app.people.imports import parsing
@@ -44,6 +44,7 @@ PATTERNS = {
     "parsing.EMAIL": parsing.EMAIL,
     "simstate.E164_RE": simstate.E164_RE,
     "simnumbers.HELD_RANGE": simnumbers.HELD_RANGE,
+    "simmail.URL_RE": simmail.URL_RE,
     "csvfiles.E164": csvfiles.E164,
 }
 
@@ -58,6 +59,7 @@ FUNCTIONS = {
     "parsing._header_key": parsing._header_key,
     "masking.mask_text": masking.mask_text,
     "slugify": slugify,
+    "simmail.linkify": simmail.linkify,
 }
 
 UNITS = [

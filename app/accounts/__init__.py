@@ -1,0 +1,7 @@
+"""Accounts: sign-up with a verified email, forgotten passwords, the signed-in person's own page."""
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__)
+
+from app.accounts import routes  # noqa: E402,F401

@@ -1,0 +1,80 @@
+"""Forms for sign-up, forgotten passwords and the account page."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from app.security.passwords import MAX_LENGTH, password_problem
+from app.settings.forms import timezone_choices
+from app.settings.services import timezones
+
+EMAIL_VALIDATORS = [
+    DataRequired("Enter your email address."),
+    Length(max=254, message="At most 254 characters."),
+    Email("Enter an email address like name@example.org.", check_deliverability=False),
+]
+
+
+def _password_rule(form, field) -> None:
+    problem = password_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+def new_password_field(label: str = "New password") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired("Choose a password."), Length(max=MAX_LENGTH), _password_rule],
+        description="At least 10 characters; a few words you will remember work well.",
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=EMAIL_VALIDATORS)
+
+
+class ResetPasswordForm(FlaskForm):
+    password = new_password_field()
+    confirm = PasswordField(
+        "Type it again",
+        validators=[DataRequired("Type the password again."), EqualTo("password", "The two passwords differ.")],
+    )
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(
+        "Your name", validators=[DataRequired("Enter your name."), Length(max=200, message="At most 200 characters.")]
+    )
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    """The new password twice, as on a reset, and the current one."""
+
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=200)]
+    )
+
+
+class SignupForm(FlaskForm):
+    church_name = StringField(
+        "Church name",
+        validators=[DataRequired("Enter your church's name."), Length(min=2, max=200, message="2 to 200 characters.")],
+    )
+    timezone = SelectField("Time zone", validate_choice=False, default="America/Chicago")
+    name = StringField(
+        "Your name", validators=[DataRequired("Enter your name."), Length(max=200, message="At most 200 characters.")]
+    )
+    email = EmailField("Email", validators=EMAIL_VALIDATORS)
+    password = new_password_field("Password")
+    # A honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling bots.
+    website = StringField("Leave this empty", validators=[Length(max=200)])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+    def validate_timezone(self, field: SelectField) -> None:
+        if field.data not in timezones():
+            raise ValidationError("Choose a time zone from the list.")
