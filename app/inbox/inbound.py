@@ -168,6 +168,8 @@ def _insert_message(
 
 def _touch_conversation(conversation: Conversation, body: str, media: list[dict[str, Any]], at: datetime) -> None:
     conversation.unread_count = (conversation.unread_count or 0) + 1
+    # The first unread text starts the spell that unread-text mails count from.
+    conversation.unread_since = conversation.unread_since or at
     conversation.last_message_at = max(at, conversation.last_message_at or at)
     conversation.last_inbound_at = at
     conversation.last_message_preview = preview_of(body, media)

@@ -45,3 +45,21 @@ class PushSubscription(IdMixin, TimestampMixin, TenantMixin, Base):
     auth: Mapped[str] = mapped_column(String(64))  # base64url of its 16-byte auth secret
     last_success_at: Mapped[datetime | None]
     failures: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class UnreadMailSent(TenantMixin, Base):
+    """Which unread spell of a thread a user was last mailed about (one row per user and thread).
+
+    A spell is named by the conversation's `unread_since`; a new text after the thread was read
+    starts a new spell, which may be mailed about again.
+    """
+
+    __tablename__ = "unread_mails_sent"
+    __table_args__ = (Index("ix_unread_mails_sent_user_id_mailed_at", "user_id", "mailed_at"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    unread_since: Mapped[datetime]
+    mailed_at: Mapped[datetime] = mapped_column(server_default=func.now())
