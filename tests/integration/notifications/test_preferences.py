@@ -14,7 +14,7 @@ def test_defaults_are_mail_after_five_minutes_without_text_and_push_on(client, d
     html = page.get_data(as_text=True)
     assert 'name="email_after_minutes"' in html and 'value="5"' in html
     assert 'checked id="email"' in html and 'checked id="push"' in html and 'checked id="include_text"' not in html
-    assert 'href="/account/notifications"' in html  # the user menu links here
+    assert 'class="icon-link" href="/account/notifications" title="Notifications"' in html  # the user menu
 
 
 def test_saving_keeps_the_choices(client, db, login_as):
