@@ -40,7 +40,7 @@ def preferences():
 @limiter.limit("30 per hour", key_func=user_rate_key)
 def subscribe():
     """Keep this browser's push subscription (JSON from static/js/push.js) for the signed-in user."""
-    if (request.content_length or 0) > SUBSCRIPTION_MAX_BYTES:
+    if _too_large():
         return json_error(413, "too_large", "A push subscription is a few hundred bytes.")
     try:
         keys = subscriptions.parse_subscription(request.get_json(silent=True), current_app.config["KOINONIA_ENV"])
@@ -56,9 +56,15 @@ def subscribe():
 @limiter.limit("30 per hour", key_func=user_rate_key)
 def unsubscribe():
     """Forget this browser's push subscription (only ever the signed-in user's own)."""
-    if (request.content_length or 0) > SUBSCRIPTION_MAX_BYTES:
+    if _too_large():
         return json_error(413, "too_large", "A push subscription is a few hundred bytes.")
     data = request.get_json(silent=True)
     removed = subscriptions.unsubscribe(current_user, data.get("endpoint") if isinstance(data, dict) else None)
     db.session.commit()
     return jsonify({"removed": removed, "devices": services.device_count(current_user.id)})
+
+
+def _too_large() -> bool:
+    """A body declared too big; one sent without a length is cut off at the same size when read."""
+    request.max_content_length = SUBSCRIPTION_MAX_BYTES
+    return (request.content_length or 0) > SUBSCRIPTION_MAX_BYTES
