@@ -36,6 +36,8 @@ BLUEPRINTS = (
     "app.settings",
     "app.keywords",
     "app.ops",
+    "app.notifications",
+    "app.webapp",
     "app.api",
 )
 

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from dotenv import load_dotenv
 
 
@@ -173,7 +175,44 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
         "TRUSTED_PROXY_HOPS": _proxy_hops(env),
+        **_vapid(env),
     }
+
+
+def _b64url(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def _vapid(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Web Push's VAPID key pair (base64url, as browsers and pywebpush take them) and its contact.
+
+    Both keys or neither: without them push notifications are off. The public key must be the
+    private key's, or every push service would refuse what Koinonia signs.
+    """
+    public = env.get("VAPID_PUBLIC_KEY", "").strip()
+    private = env.get("VAPID_PRIVATE_KEY", "").strip()
+    subject = env.get("VAPID_SUBJECT", "").strip()
+    if not public and not private:
+        return {"VAPID_PUBLIC_KEY": None, "VAPID_PRIVATE_KEY": None, "VAPID_SUBJECT": subject or None}
+    hint = "generate a pair with: python -m app.notifications.vapid"
+    if not public or not private:
+        raise ConfigError(f"VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together (set both or neither): {hint}")
+    try:
+        secret = _b64url(private)
+        if len(secret) != 32:
+            raise ValueError
+        key = ec.derive_private_key(int.from_bytes(secret, "big"), ec.SECP256R1())
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"VAPID_PRIVATE_KEY must be the base64url of a 32-byte P-256 private key: {hint}") from None
+    try:
+        matches = _b64url(public) == key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    except (binascii.Error, ValueError):
+        matches = False
+    if not matches:
+        raise ConfigError(f"VAPID_PUBLIC_KEY must be the base64url public key of VAPID_PRIVATE_KEY: {hint}")
+    if not subject.startswith(("mailto:", "https://")):
+        raise ConfigError("VAPID_SUBJECT must be a mailto: or https:// contact, e.g. mailto:you@church.org")
+    return {"VAPID_PUBLIC_KEY": public, "VAPID_PRIVATE_KEY": private, "VAPID_SUBJECT": subject}
 
 
 def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:

@@ -36,6 +36,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.webhook_processor.sweep", every=5, queue="high", timeout=120),
     # Inbox replies left "sending" by a lost job or a worker killed mid-send.
     Periodic("app.inbox.tasks.sweep_replies", every=60),
+    # One mail per person about the threads left unread past their chosen minutes.
+    Periodic("app.notifications.unread_mail.sweep", every=60),
     # Member imports: fail those whose worker died, drop stale drafts, free old uploaded files.
     Periodic("app.people.imports.tasks.sweep_imports", every=600, queue="low"),
     # One-time account links, a week after they expired.

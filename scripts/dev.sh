@@ -57,6 +57,19 @@ if [ -z "${SECRET_KEY:-}" ]; then
     SECRET_KEY=$(cat "$keyfile")
 fi
 
+# Web Push keys (VAPID), kept like the secret key so browsers' subscriptions survive restarts.
+if [ -z "${VAPID_PUBLIC_KEY:-}" ] && [ -z "${VAPID_PRIVATE_KEY:-}" ]; then
+    vapidfile="$DEV_DIR/vapid_keys"
+    if [ ! -s "$vapidfile" ]; then
+        mkdir -p "$DEV_DIR"
+        (umask 077 && "$PY" -m app.notifications.vapid >"$vapidfile")
+    fi
+    VAPID_PUBLIC_KEY=$(sed -n 's/^VAPID_PUBLIC_KEY=//p' "$vapidfile")
+    VAPID_PRIVATE_KEY=$(sed -n 's/^VAPID_PRIVATE_KEY=//p' "$vapidfile")
+    export VAPID_PUBLIC_KEY VAPID_PRIVATE_KEY
+fi
+export VAPID_SUBJECT=${VAPID_SUBJECT:-mailto:admin@example.org}
+
 export PORT=${PORT:-8000}
 export SIMULATOR_PORT=${SIMULATOR_PORT:-8025}
 export SECRET_KEY

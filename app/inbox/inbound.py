@@ -11,19 +11,22 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import exists, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from app import cache, stats
 from app.extensions import db
 from app.inbox.services import PREVIEW_LEN, queue_outbound
+from app.jobs import enqueue_after_commit
 from app.keywords import services as keywords
-from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber
+from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber, PushSubscription
 from app.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
 REPLY_WINDOW = timedelta(hours=72)
+# By its dotted path: the notifications package builds on the inbox, not the other way round.
+PUSH_JOB = "app.notifications.push.notify_inbound"
 
 
 def handle_received(payload: dict[str, Any], event: Any = None) -> ConversationMessage | None:
@@ -58,6 +61,9 @@ def handle_received(payload: dict[str, Any], event: Any = None) -> ConversationM
     result = keywords.apply_keyword(church, member, conversation, number, body, at)
     if result.reply:
         queue_outbound(conversation, member, result.reply, from_e164=number.e164, author_id=None)
+    if conversation.assignee_id and has_push_devices(conversation.assignee_id):
+        # Push to the assignee's phone from a worker, once this transaction has committed.
+        enqueue_after_commit("default", PUSH_JOB, message.id, job_timeout=120, result_ttl=0)
     # The member and message were inserted set-based (ON CONFLICT): the registry does not see them.
     cache.bump(("members", church.id), ("conversation", church.id, conversation.id))
     log.info(
@@ -65,6 +71,11 @@ def handle_received(payload: dict[str, Any], event: Any = None) -> ConversationM
         extra={"church_id": church.id, "conversation_id": conversation.id, "keyword": result.kind},
     )
     return message
+
+
+def has_push_devices(user_id: int) -> bool:
+    """Whether any browser takes this user's push notifications (no job is queued for nobody)."""
+    return bool(db.session.scalar(select(exists().where(PushSubscription.user_id == user_id))))
 
 
 def _to_number(payload: dict[str, Any]) -> str:
@@ -157,6 +168,8 @@ def _insert_message(
 
 def _touch_conversation(conversation: Conversation, body: str, media: list[dict[str, Any]], at: datetime) -> None:
     conversation.unread_count = (conversation.unread_count or 0) + 1
+    # The first unread text starts the spell that unread-text mails count from.
+    conversation.unread_since = conversation.unread_since or at
     conversation.last_message_at = max(at, conversation.last_message_at or at)
     conversation.last_inbound_at = at
     conversation.last_message_preview = preview_of(body, media)

@@ -163,15 +163,16 @@ def set_status(conversation: Conversation, status: str) -> None:
 
 
 def mark_read(conversation: Conversation) -> bool:
-    """Clear the unread count; True when it changed."""
+    """Clear the unread count (and end the unread spell mails wait on); True when it changed."""
     if not conversation.unread_count:
         return False
     conversation.unread_count = 0
+    conversation.unread_since = None
     return True
 
 
 def mark_unread(conversation: Conversation) -> None:
-    """Flag the conversation for attention again."""
+    """Flag the conversation for attention again (a reminder to oneself: no mail comes of it)."""
     conversation.unread_count = max(conversation.unread_count or 0, 1)
 
 

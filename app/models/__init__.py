@@ -5,6 +5,7 @@ from app.models.base import Base
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
+from app.models.notifications import NotificationSetting, PushSubscription, UnreadMailSent
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
 from app.models.people import ConsentEvent, Group, GroupLeader, GroupMember, Keyword, Member
 from app.models.tenancy import Branch, Church, PhoneNumber, User, UserSession
@@ -30,13 +31,16 @@ __all__ = [
     "Keyword",
     "Member",
     "MemberImport",
+    "NotificationSetting",
     "Passkey",
     "PhoneNumber",
+    "PushSubscription",
     "RecoveryCode",
     "Schedule",
     "Subscription",
     "Template",
     "TotpSecret",
+    "UnreadMailSent",
     "UsagePeriod",
     "User",
     "UserSession",

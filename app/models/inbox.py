@@ -34,6 +34,9 @@ class Conversation(IdMixin, TimestampMixin, TenantMixin, Base):
     last_message_at: Mapped[datetime | None] = mapped_column(server_default=func.now())
     last_message_preview: Mapped[str | None] = mapped_column(String(160))
     last_inbound_at: Mapped[datetime | None]
+    # When the oldest unread text of this unread spell came in: set by an inbound text when NULL,
+    # cleared when someone reads the thread. What unread-text mails wait on (app.notifications).
+    unread_since: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
 
 

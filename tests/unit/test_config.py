@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.config import ConfigError, settings_from_env
+from app.notifications.vapid import new_key_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {
@@ -122,3 +123,27 @@ def test_every_secret_key_the_repository_spells_out_is_refused_in_production():
     for secret in spelled:
         with pytest.raises(ConfigError):
             settings_from_env({**BASE, "KOINONIA_ENV": "production", "SECRET_KEY": secret})
+
+
+def test_push_is_off_without_vapid_keys_and_on_with_a_matching_pair():
+    assert settings_from_env(BASE)["VAPID_PRIVATE_KEY"] is None
+    public, private = new_key_pair()
+    vapid = {"VAPID_PUBLIC_KEY": public, "VAPID_PRIVATE_KEY": private, "VAPID_SUBJECT": "mailto:ops@example.org"}
+    settings = settings_from_env({**BASE, **vapid})
+    assert (settings["VAPID_PUBLIC_KEY"], settings["VAPID_PRIVATE_KEY"]) == (public, private)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"VAPID_PUBLIC_KEY": ""}, "VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together"),
+        ({"VAPID_PRIVATE_KEY": "c2hvcnQ"}, "VAPID_PRIVATE_KEY must be the base64url of a 32-byte"),
+        ({"VAPID_PUBLIC_KEY": "other"}, "VAPID_PUBLIC_KEY must be the base64url public key of VAPID_PRIVATE_KEY"),
+        ({"VAPID_SUBJECT": "ops@example.org"}, "VAPID_SUBJECT must be a mailto: or https://"),
+    ],
+)
+def test_bad_vapid_settings_name_the_variable(change, message):
+    public, private = new_key_pair()
+    env = {**BASE, "VAPID_PUBLIC_KEY": public, "VAPID_PRIVATE_KEY": private, "VAPID_SUBJECT": "mailto:a@b.org"}
+    with pytest.raises(ConfigError, match=message.replace("+", r"\+")):
+        settings_from_env({**env, **change})

@@ -30,6 +30,8 @@ DOMAINS = {
     "ops",
     "api",
     "keywords",
+    "notifications",
+    "webapp",
 }
 # Leaves: plumbing every domain may use, which knows no domain.
 LEAVES = {
