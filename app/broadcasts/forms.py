@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from app import merge
 from app.broadcasts.schedules import WEEKDAY_NAMES, WEEKDAYS, Recurrence, local_to_utc
 from app.security.inputs import parse_ids
 
@@ -194,3 +195,7 @@ class TemplateForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired("Give the template a name."), Length(max=200)])
     body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=MAX_BODY)])
+
+    def validate_body(self, field: TextAreaField) -> None:
+        if problem := merge.check_fields(field.data or ""):
+            raise ValidationError(problem)

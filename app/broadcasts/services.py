@@ -16,9 +16,8 @@ from rq import Callback, Queue, Retry
 from sqlalchemy import func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from app import cache
+from app import cache, merge
 from app.billing import allowance
-from app.broadcasts import merge
 from app.broadcasts.audience import AudienceSpec, default_number, recipients_select, single_branch_number
 from app.delivery.segments import analyze
 from app.errors import ValidationError

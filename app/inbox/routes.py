@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, g, redirect, request, url_for
 from flask_login import current_user
 
+from app import merge
 from app.auth.decorators import STAFF, role_required
 from app.delivery.segments import analyze
 from app.errors import PermissionDenied, ValidationError
@@ -21,7 +22,7 @@ from app.inbox.panes import (
     reply_box_context,
     thread_context,
 )
-from app.models import Conversation, ConversationNote, Member, Template
+from app.models import Church, Conversation, ConversationNote, Member, Template
 from app.security.inputs import parse_id
 from app.tenancy import get_or_404, scoped
 
@@ -133,7 +134,8 @@ def reply_box(conversation_id: int):
     template_id = parse_id(request.args.get("template_id"))
     if template_id is not None:
         template = get_or_404(Template, template_id)
-        body = services.fill_merge_fields(template.body, db.session.get(Member, conv.member_id))
+        member = db.session.get(Member, conv.member_id)
+        body = merge.render(template.body, member, db.session.get(Church, conv.church_id))
     if not is_fragment_request():
         return redirect(url_for("inbox.conversation", conversation_id=conv.id))
     return render("inbox/_reply_box.html", **reply_box_context(conv, body=body))

@@ -20,7 +20,19 @@ APP = Path(__file__).resolve().parents[2] / "app"
 # One blueprint package per domain: what the leaves below must never import.
 DOMAINS = {"auth", "dashboard", "people", "broadcasts", "inbox", "billing", "settings", "ops", "api", "keywords"}
 # Leaves: plumbing every domain may use, which knows no domain.
-LEAVES = {"delivery", "cache", "models", "extensions", "stats", "usage", "jobs", "dead_letters", "errors", "security"}
+LEAVES = {
+    "delivery",
+    "cache",
+    "models",
+    "extensions",
+    "stats",
+    "usage",
+    "jobs",
+    "dead_letters",
+    "errors",
+    "security",
+    "merge",
+}
 
 
 def _unit(module: str) -> str | None:

@@ -137,6 +137,46 @@ def test_join_keyword_adds_to_group_and_sends_auto_reply(db, church):
     assert (last.direction, last.body) == ("out", "Welcome to Youth!")
 
 
+def test_join_keyword_reply_fills_merge_fields_and_writes_a_consent_row(db, church):
+    youth = db.session.scalar(select(Group).where(Group.church_id == church.id, Group.name == "Youth"))
+    reply = "Welcome to the Prayer Team at {church_name}, {first_name|friend}!"
+    db.session.add(Keyword(church_id=church.id, word="JOIN PRAYER", group_id=youth.id, auto_reply=reply))
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="Join Prayer"), None)
+    db.session.commit()
+    last = messages_of(db, conversation_of(db, church, member.phone_e164))[-1]
+    assert last.body == f"Welcome to the Prayer Team at {church.name}, Ada!"
+    [event] = _ledger(db, member)
+    assert (event.action, event.source, event.keyword, event.phone_number) == (
+        "opt_in",
+        "keyword",
+        "JOIN PRAYER",
+        GRACE_NUMBER,
+    )
+
+
+def test_join_keyword_sends_nothing_to_an_opted_out_member(db, church):
+    youth = db.session.scalar(select(Group).where(Group.church_id == church.id, Group.name == "Youth"))
+    db.session.add(Keyword(church_id=church.id, word="JOIN YOUTH", group_id=youth.id, auto_reply="Welcome!"))
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="STOP"), None)
+    handle_received(telnyx_payload(member.phone_e164, text="JOIN YOUTH"), None)
+    db.session.commit()
+    directions = [m.direction for m in messages_of(db, conversation_of(db, church, member.phone_e164))]
+    assert directions == ["in", "out", "in"]  # the STOP confirmation, then silence
+    assert db.session.get(GroupMember, (youth.id, member.id)) is None
+    assert [e.action for e in _ledger(db, member)] == ["opt_out"]
+
+
+def test_help_text_fills_merge_fields(db, church):
+    church.help_text = "{church_name}: reply STOP to opt out, {first_name|friend}."
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="HELP"), None)
+    db.session.commit()
+    last = messages_of(db, conversation_of(db, church, member.phone_e164))[-1]
+    assert last.body == f"{church.name}: reply STOP to opt out, Ada."
+
+
 def test_other_churchs_keyword_does_not_match(db, church, other_church):
     db.session.add(Keyword(church_id=other_church.id, word="PRAY", auto_reply="Hope prays"))
     db.session.flush()

@@ -11,6 +11,8 @@ from typing import Any
 
 FIELDS = ("first_name", "last_name", "church_name")
 MERGE_RE = re.compile(r"\{\s*(first_name|last_name|church_name)\s*(?:\|([^{}]*))?\}")
+# Anything that looks like a merge field: a name in braces, with or without a fallback.
+LOOKS_LIKE_FIELD_RE = re.compile(r"\{\s*([A-Za-z_]\w{0,40})\s*(?:\|[^{}]*)?\}")
 # Used to estimate segments before the recipients are known: a longish real name.
 ESTIMATE_VALUES = {"first_name": "Jonathan", "last_name": "Richardson"}
 
@@ -18,6 +20,21 @@ ESTIMATE_VALUES = {"first_name": "Jonathan", "last_name": "Richardson"}
 def has_fields(body: str) -> bool:
     """True when the body contains at least one merge field."""
     return MERGE_RE.search(body or "") is not None
+
+
+def unknown_fields(body: str) -> list[str]:
+    """Braced names that are not merge fields ("{firstname}"): they would reach members as typed."""
+    names = (m.group(1) for m in LOOKS_LIKE_FIELD_RE.finditer(body or ""))
+    return list(dict.fromkeys(n for n in names if n not in FIELDS))
+
+
+def check_fields(body: str) -> str | None:
+    """A sentence for the form field when the body names an unknown merge field, else None."""
+    unknown = unknown_fields(body)
+    if not unknown:
+        return None
+    known = ", ".join("{" + f + "}" for f in FIELDS)
+    return f"{{{unknown[0]}}} is not a merge field. Use {known}."
 
 
 def fields_used(body: str) -> list[str]:
