@@ -59,6 +59,10 @@ MESSAGES: dict[str, str] = {
     "expired": "The message expired before it could be delivered.",
     "timeout": "The texting service did not answer in time; the message may or may not have gone out.",
     "connect": "We could not reach the texting service. It will be retried.",
+    "opted_out": "This person has opted out of texts.",
+    "no_number": "There was no number to send from or to.",
+    "provider_error": "The texting service refused the message.",
+    "worker_lost": "Sending stopped part-way; the message may or may not have gone out.",
 }
 
 

@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.inbox.inbound import handle_received
-from app.models import ConsentEvent, DailyStat, Group, GroupMember, Keyword, Member
+from app.inbox.services import queue_outbound
+from app.models import ConsentEvent, DailyStat, Group, GroupMember, Keyword, Member, User
+from app.stats import rebuild
 from tests.integration.inbox.conftest import (
     GRACE_NUMBER,
     conversation_of,
@@ -197,12 +199,41 @@ def test_auto_reply_is_sent_through_the_provider_from_the_high_queue(db, church,
     assert reply.status == "sending"  # the status webhooks move it on
 
 
-def test_stop_confirmation_blocked_by_provider_is_recorded_not_retried(db, church, simulator):
+def test_stop_confirmation_blocked_by_provider_is_a_success_not_a_failure(db, church, simulator, client, login_as):
+    """The provider answers STOP itself and refuses ours (40300): the member was answered all the same."""
+    rebuild(church.id)  # figures that match the raw rows (the demo seed wrote history without rows)
     member = _member(db, church)
     simulator.add_fault(member.phone_e164, "opted_out")
     handle_received(telnyx_payload(member.phone_e164, text="STOP"), None)
     db.session.commit()
+    failed_before = _stat(db, church, "failed")
     run_high_queue()
-    reply = messages_of(db, conversation_of(db, church, member.phone_e164))[-1]
+    conv = conversation_of(db, church, member.phone_e164)
+    reply = messages_of(db, conv)[-1]
     db.session.refresh(reply)
-    assert (reply.status, reply.error_code) == ("failed", "40300")
+    assert (reply.status, reply.error_code) == ("sent", "carrier_confirmed")
+    assert _stat(db, church, "failed") == failed_before
+    incremental = {c: _stat(db, church, c) for c in ("sent", "delivered", "failed", "opt_outs")}
+    rebuild(church.id)
+    db.session.commit()
+    assert {c: _stat(db, church, c) for c in incremental} == incremental
+    login_as("owner")
+    html = client.get(f"/inbox/{conv.id}").get_data(as_text=True)
+    assert "carrier sent its opt-out confirmation" in html
+    assert "status-failed" not in html and "blocked after STOP" not in html
+
+
+def test_a_staff_reply_refused_after_stop_stays_a_failure(db, church, simulator):
+    member = _member(db, church)
+    conv_payload = telnyx_payload(member.phone_e164, text="Thanks")
+    handle_received(conv_payload, None)
+    db.session.commit()
+    simulator.add_fault(member.phone_e164, "opted_out")
+    owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    message = queue_outbound(
+        conversation_of(db, church, member.phone_e164), member, "Hi", from_e164=None, author_id=owner.id
+    )
+    db.session.commit()
+    run_high_queue()
+    db.session.refresh(message)
+    assert (message.status, message.error_code) == ("failed", "40300")
