@@ -263,3 +263,18 @@ def test_over_allowance_counter_tells_admins_who_can_upgrade(client, login_as, c
     html = client.post("/broadcasts/new/counter", data=compose(), headers=HX).get_data(as_text=True)
     assert "Over by" in html and 'href="/billing"' not in html
     assert "the church owner can upgrade the plan" in html
+
+
+def test_a_scheduled_broadcast_says_when_it_goes_not_that_it_is_updating(client, login_as, compose, db, church):
+    from datetime import date, timedelta
+
+    login_as("owner")
+    day = date.today() + timedelta(days=12)
+    client.post("/broadcasts", data=compose(when="later", send_date=day.isoformat(), send_time="09:30"))
+    b = db.session.scalar(select(Broadcast).where(Broadcast.church_id == church.id).order_by(Broadcast.id.desc()))
+    assert b.status == "scheduled"
+    page = client.get(f"/broadcasts/{b.id}").get_data(as_text=True)
+    assert "Scheduled for" in page and "9:30 AM" in page
+    assert "updating…" not in page and "% delivered" not in page and "Queued <strong>" not in page
+    listing = client.get("/broadcasts").get_data(as_text=True)
+    assert "Scheduled for" in listing and "0%" not in listing

@@ -87,3 +87,19 @@ def test_replay_hands_the_resumed_broadcast_to_a_send_job(db, sim, small_group, 
     assert job.func_name == "app.broadcasts.tasks.resume_broadcast" and job.args == (broadcast.id, 5)
     job.perform()  # a worker would have taken it off the queue first
     assert [(j.func_name, j.args) for j in queue.jobs[1:]] == [("app.broadcasts.tasks.send_batch", (broadcast.id, 0))]
+
+
+def test_recipients_of_a_scheduled_broadcast_are_not_in_flight(db, client, login_as, church):
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import Member
+    from tests.integration.dashboard.helpers import recipient
+
+    later = broadcast(church.id, status="scheduled", scheduled_at=datetime.now(UTC) + timedelta(days=12))
+    for member in db.session.scalars(select(Member).where(Member.church_id == church.id).limit(3)):
+        recipient(later, member)
+    db.session.commit()
+    login_as("owner")
+    page = client.get("/ops", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "0 queued" in page
+    assert "3 more in scheduled broadcasts" in page
