@@ -206,6 +206,7 @@ def submit(form: ComposerForm, user) -> Broadcast | Schedule:
     return create_broadcast(
         church,
         user,
+        title=(form.title.data or "").strip() or None,
         body=body,
         media_urls=form.media_list(),
         spec=spec,

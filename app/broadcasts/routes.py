@@ -7,6 +7,7 @@ import uuid
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
+from app import merge
 from app.auth.decorators import STAFF, role_required
 from app.broadcasts import bp, history, pages
 from app.broadcasts.forms import ComposerForm
@@ -24,6 +25,15 @@ from app.tenancy import get_or_404
 
 # Broadcast pages show stored times in the church's timezone with the people pages' filter.
 bp.add_app_template_filter(member_time, "church_time")
+
+
+@bp.app_template_filter()
+def broadcast_label(row) -> str:
+    """A broadcast's (or schedule's) name in lists: its title, or its first words with readable placeholders."""
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key, None)
+    church = current_user.church.name if current_user.is_authenticated else None
+    return merge.label(get("title"), get("body") or "", church)
+
 
 # The composer's live checks run a query or two per keystroke: a generous limit per user (not per
 # address, which a whole church may share) keeps a script from running them flat out.

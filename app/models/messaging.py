@@ -57,6 +57,8 @@ class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
     )
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Optional; without one, pages show the body's first words (app.merge.label).
+    title: Mapped[str | None] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
     media_urls: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     audience: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
