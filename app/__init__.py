@@ -34,6 +34,7 @@ BLUEPRINTS = (
     "app.settings",
     "app.keywords",
     "app.ops",
+    "app.failures",
     "app.api",
 )
 

@@ -46,6 +46,9 @@ composer_limit = limiter.limit(
 @role_required(*STAFF)
 def index():
     """Broadcasts, newest first (keyset paged), and the repeating schedules."""
+    if request.args.get("status") == "failed":
+        # Old links to "failed broadcasts" lead to the page of failed texts.
+        return redirect(url_for("failures.index"), 301)
     before = request.args.get("before", type=int)
     listing = history.broadcast_page(current_user, before)
     schedules = [] if before else history.schedules(current_user)
