@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, select, true
 
 from app import merge
 from app.broadcasts.audience import AudienceSpec
-from app.broadcasts.pages import describe_audience
+from app.broadcasts.pages import can_manage, describe_audience
 from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.schedules import describe
 from app.broadcasts.services import broadcast_progress
@@ -153,5 +153,7 @@ def detail(broadcast: Broadcast, user) -> dict:
         "failed": failed,
         "replies": replies.get(broadcast.id, 0),
         "audience_names": describe_audience(AudienceSpec.from_dict(broadcast.audience), broadcast.church_id),
-        "can_cancel": broadcast.status in ("scheduled", "sending", "paused") and not progress["done"],
+        "can_cancel": broadcast.status in ("scheduled", "sending", "paused")
+        and not progress["done"]
+        and can_manage(user, broadcast),
     }

@@ -52,7 +52,13 @@ def index():
     before = request.args.get("before", type=int)
     listing = history.broadcast_page(current_user, before)
     schedules = [] if before else history.schedules(current_user)
-    return render("broadcasts/index.html", "broadcasts/_rows.html", listing=listing, schedules=schedules)
+    return render(
+        "broadcasts/index.html",
+        "broadcasts/_rows.html",
+        listing=listing,
+        schedules=schedules,
+        can_compose=pages.can_compose(current_user),
+    )
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.auth.decorators import ADMINS, STAFF, role_required
 from app.broadcasts import bp
 from app.broadcasts.forms import TemplateForm
+from app.broadcasts.pages import can_compose
 from app.deletion import deleted
 from app.extensions import db
 from app.htmx import render
@@ -21,7 +22,7 @@ from app.tenancy import get_or_404, scoped
 def templates():
     """Saved message templates, by name."""
     rows = db.session.scalars(scoped(Template).order_by(Template.name, Template.id)).all()
-    return render("templates/index.html", templates=rows)
+    return render("templates/index.html", templates=rows, can_compose=can_compose(current_user))
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])
