@@ -14,6 +14,7 @@ from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
 from app.broadcasts.services import cancel_broadcast
+from app.deletion import ask_then_delete
 from app.delivery.segments import replace_smart_characters
 from app.errors import AppError
 from app.extensions import db, limiter, user_rate_key
@@ -78,16 +79,22 @@ def progress(broadcast_id: int):
     return render("broadcasts/show.html", "broadcasts/_progress.html", oob=True, **context)
 
 
-@bp.post("/broadcasts/<int:broadcast_id>/cancel")
+@bp.route("/broadcasts/<int:broadcast_id>/cancel", methods=["GET", "POST"])
 @role_required(*STAFF)
 def cancel(broadcast_id: int):
-    """Stop a scheduled or sending broadcast; recipients not yet sent are skipped."""
+    """Ask first (it cannot be undone), then stop a scheduled or sending broadcast: unsent recipients are skipped."""
     broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
     pages.require_sender(current_user, broadcast)
-    if broadcast.status in ("scheduled", "sending", "paused", "draft"):
-        cancel_broadcast(broadcast)
-        flash("Broadcast cancelled: nobody else will receive it.", "success")
-    return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id))
+    back = url_for("broadcasts.show", broadcast_id=broadcast.id)
+    if broadcast.status not in ("scheduled", "sending", "paused", "draft"):
+        return redirect(back)
+    return ask_then_delete(
+        lambda: cancel_broadcast(broadcast),
+        message="Broadcast cancelled: nobody else will receive it.",
+        done=back,
+        template="broadcasts/cancel.html",
+        **history.detail(broadcast, current_user),
+    )
 
 
 # ---- composer -------------------------------------------------------------------------------
