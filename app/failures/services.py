@@ -7,7 +7,8 @@ and replies in conversations assigned to them or with their groups' members.
 A retry never rewrites the failed row (its counters and daily figures stay true, and
 `flask rebuild-stats` still agrees): a broadcast recipient is sent a one-person broadcast whose
 idempotency key names the failure, a reply is sent again as a new reply. A failure counts as
-retried once a later text to the same person exists, which also hides its retry button.
+retried once a later text to the same person went out or is on its way (not one scheduled for
+later, nor one that failed too), which also hides its retry button.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ SELECT * FROM (
     SELECT 'broadcast' AS kind, r.id, coalesce(r.failed_at, r.updated_at, b.created_at) AS at, r.member_id,
            r.to_e164, r.error_code, r.broadcast_id, NULL::bigint AS conversation_id, b.title, b.body,
            b.created_by_id AS sender_id,
-           EXISTS (SELECT 1 FROM broadcast_recipients r2 WHERE r2.member_id = r.member_id AND r2.id > r.id)
+           EXISTS (SELECT 1 FROM broadcast_recipients r2 JOIN broadcasts b2 ON b2.id = r2.broadcast_id
+                   WHERE r2.member_id = r.member_id AND r2.id > r.id AND b2.status <> 'scheduled'
+                     AND r2.status NOT IN ('failed', 'skipped'))
            OR EXISTS (SELECT 1 FROM conversation_messages m2 JOIN conversations c2 ON c2.id = m2.conversation_id
-                      WHERE c2.member_id = r.member_id AND m2.direction = 'out'
+                      WHERE c2.member_id = r.member_id AND m2.direction = 'out' AND m2.status <> 'failed'
                         AND m2.created_at > coalesce(r.failed_at, r.updated_at, b.created_at)) AS later
     FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id
     WHERE r.church_id = :c AND r.status = 'failed' {broadcast_scope}
@@ -47,7 +50,7 @@ SELECT * FROM (
     SELECT 'reply', m.id, m.created_at, c.member_id, NULL, m.error_code, NULL, m.conversation_id, NULL, m.body,
            m.author_id,
            EXISTS (SELECT 1 FROM conversation_messages m2 WHERE m2.conversation_id = m.conversation_id
-                     AND m2.direction = 'out' AND m2.id > m.id)
+                     AND m2.direction = 'out' AND m2.status <> 'failed' AND m2.id > m.id)
     FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
     WHERE m.church_id = :c AND m.direction = 'out' AND m.status = 'failed' {reply_scope}
 ) f

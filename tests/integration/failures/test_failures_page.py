@@ -135,3 +135,17 @@ def test_another_churchs_failure_cannot_be_retried(client, db, church, login_as)
     login_as("hope")
     assert client.post(f"/failures/recipients/{row.id}/retry").status_code == 404
     assert "Grace only" not in client.get("/failures").get_data(as_text=True)
+
+
+def test_a_text_scheduled_for_later_does_not_count_as_a_retry(client, db, church, login_as):
+    login_as("owner")
+    inside, _ = _youth_and_other(db, church)
+    b = broadcast(church.id, body="Choir practice moved", status="sent")
+    _failed(b, inside, "10007")
+    later = broadcast(
+        church.id, body="Christmas Eve", status="scheduled", scheduled_at=datetime.now(UTC) + timedelta(days=9)
+    )
+    recipient(later, inside)
+    db.session.commit()
+    html = client.get("/failures").get_data(as_text=True)
+    assert ">Retry</button>" in html and "Texted again since" not in html
