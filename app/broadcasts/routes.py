@@ -15,6 +15,7 @@ from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
 from app.broadcasts.services import cancel_broadcast
 from app.deletion import ask_then_delete
+from app.delivery.errors import describe
 from app.delivery.segments import replace_smart_characters
 from app.errors import AppError
 from app.extensions import db, limiter, user_rate_key
@@ -26,6 +27,8 @@ from app.tenancy import get_or_404
 
 # Broadcast pages show stored times in the church's timezone with the people pages' filter.
 bp.add_app_template_filter(member_time, "church_time")
+# A failed recipient's error code in plain words.
+bp.add_app_template_filter(describe, "failure_reason")
 
 
 @bp.app_template_filter()

@@ -34,7 +34,7 @@ def test_the_broadcast_page_previews_the_text_as_a_recipient_received_it(client,
     html = client.get(f"/broadcasts/{b.id}").get_data(as_text=True)
     bubble = html.split('class="bubble">', 1)[1].split("</p>", 1)[0]
     assert bubble.startswith("Hi Ada! Youth picnic") and church.name in bubble and "{" not in bubble
-    assert "As Ada O. received it" in html
+    assert "Preview for Ada O." in html
 
 
 def test_lists_show_readable_placeholders_and_the_title_when_there_is_one(client, db, church, login_as):
