@@ -32,31 +32,38 @@ from app.models import Broadcast, BroadcastRecipient, Church, Conversation, Conv
 PAGE_SIZE = 50
 KINDS = ("broadcast", "reply")
 
-# One row per failed text. `later` is whether the person was texted again afterwards.
+# One row per failed text, the page's rows first; `later` (was the person texted again since: a text
+# that went out or is on its way, not one scheduled for later nor one that failed too) is worked out
+# for those rows only.
 _FAILURES_SQL = """
-SELECT * FROM (
-    SELECT 'broadcast' AS kind, r.id, coalesce(r.failed_at, r.updated_at, b.created_at) AS at, r.member_id,
-           r.to_e164, r.error_code, r.broadcast_id, NULL::bigint AS conversation_id, b.title, b.body,
-           b.created_by_id AS sender_id,
-           EXISTS (SELECT 1 FROM broadcast_recipients r2 JOIN broadcasts b2 ON b2.id = r2.broadcast_id
-                   WHERE r2.member_id = r.member_id AND r2.id > r.id AND b2.status <> 'scheduled'
-                     AND r2.status NOT IN ('failed', 'skipped'))
-           OR EXISTS (SELECT 1 FROM conversation_messages m2 JOIN conversations c2 ON c2.id = m2.conversation_id
-                      WHERE c2.member_id = r.member_id AND m2.direction = 'out' AND m2.status <> 'failed'
-                        AND m2.created_at > coalesce(r.failed_at, r.updated_at, b.created_at)) AS later
-    FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id
-    WHERE r.church_id = :c AND r.status = 'failed' {broadcast_scope}
-    UNION ALL
-    SELECT 'reply', m.id, m.created_at, c.member_id, NULL, m.error_code, NULL, m.conversation_id, NULL, m.body,
-           m.author_id,
-           EXISTS (SELECT 1 FROM conversation_messages m2 WHERE m2.conversation_id = m.conversation_id
-                     AND m2.direction = 'out' AND m2.status <> 'failed' AND m2.id > m.id)
-    FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
-    WHERE m.church_id = :c AND m.direction = 'out' AND m.status = 'failed' {reply_scope}
-) f
-WHERE (CAST(:before_at AS timestamptz) IS NULL OR (f.at, f.kind, f.id) < (:before_at, :before_kind, :before_id))
-ORDER BY f.at DESC, f.kind DESC, f.id DESC
-LIMIT :n
+WITH page AS (
+    SELECT * FROM (
+        SELECT 'broadcast' AS kind, r.id, coalesce(r.failed_at, r.updated_at, b.created_at) AS at, r.member_id,
+               r.to_e164, r.error_code, r.broadcast_id, NULL::bigint AS conversation_id, b.title, b.body
+        FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id
+        WHERE r.church_id = :c AND r.status = 'failed' {broadcast_scope}
+        UNION ALL
+        SELECT 'reply', m.id, m.created_at, c.member_id, NULL, m.error_code, NULL, m.conversation_id, NULL, m.body
+        FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.church_id = :c AND m.direction = 'out' AND m.status = 'failed' {reply_scope}
+    ) f
+    WHERE CAST(:before_at AS timestamptz) IS NULL OR (f.at, f.kind, f.id) < (:before_at, :before_kind, :before_id)
+    ORDER BY f.at DESC, f.kind DESC, f.id DESC
+    LIMIT :n
+)
+SELECT page.*, CASE WHEN page.kind = 'broadcast' THEN
+    EXISTS (SELECT 1 FROM broadcast_recipients r2 JOIN broadcasts b2 ON b2.id = r2.broadcast_id
+            WHERE r2.member_id = page.member_id AND r2.id > page.id AND b2.status <> 'scheduled'
+              AND r2.status NOT IN ('failed', 'skipped'))
+    OR EXISTS (SELECT 1 FROM conversation_messages m2 JOIN conversations c2 ON c2.id = m2.conversation_id
+               WHERE c2.member_id = page.member_id AND m2.direction = 'out' AND m2.status <> 'failed'
+                 AND m2.created_at > page.at)
+  ELSE
+    EXISTS (SELECT 1 FROM conversation_messages m2 WHERE m2.conversation_id = page.conversation_id
+              AND m2.direction = 'out' AND m2.status <> 'failed' AND m2.id > page.id)
+  END AS later
+FROM page
+ORDER BY page.at DESC, page.kind DESC, page.id DESC
 """
 
 
