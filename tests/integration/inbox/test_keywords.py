@@ -237,3 +237,22 @@ def test_a_staff_reply_refused_after_stop_stays_a_failure(db, church, simulator)
     run_high_queue()
     db.session.refresh(message)
     assert (message.status, message.error_code) == ("failed", "40300")
+
+
+def test_a_failed_reply_counts_the_same_in_rebuild_stats(db, church, simulator):
+    rebuild(church.id)
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="Thanks"), None)
+    db.session.commit()
+    simulator.add_fault(member.phone_e164, "invalid")
+    owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    conversation = conversation_of(db, church, member.phone_e164)
+    message = queue_outbound(conversation, member, "Hi", from_e164=None, author_id=owner.id)
+    db.session.commit()
+    run_high_queue()
+    db.session.refresh(message)
+    assert message.status == "failed"
+    incremental = {c: _stat(db, church, c) for c in ("failed", "inbound")}
+    rebuild(church.id)
+    db.session.commit()
+    assert {c: _stat(db, church, c) for c in incremental} == incremental
