@@ -38,6 +38,7 @@ BLUEPRINTS = (
     "app.ops",
     "app.notifications",
     "app.webapp",
+    "app.failures",
     "app.api",
 )
 

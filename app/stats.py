@@ -63,6 +63,12 @@ events AS (
     SELECT (m.created_at AT TIME ZONE tz.timezone)::date, 0, 0, 0, 1, 0, 0, 0
     FROM conversation_messages m, tz WHERE m.church_id = :church_id AND m.direction = 'in'
     UNION ALL
+    -- Replies that failed (a reply is tried within seconds of being written, so on its day).
+    -- The STOP confirmation the carrier answered itself is "sent", not failed (inbox.tasks).
+    SELECT (m.created_at AT TIME ZONE tz.timezone)::date, 0, 0, 1, 0, 0, 0, 0
+    FROM conversation_messages m, tz
+    WHERE m.church_id = :church_id AND m.direction = 'out' AND m.status = 'failed'
+    UNION ALL
     SELECT (e.created_at AT TIME ZONE tz.timezone)::date, 0, 0, 0, 0,
            (e.action = 'opt_out')::int, (e.action = 'opt_in')::int, 0
     FROM consent_events e, tz WHERE e.church_id = :church_id

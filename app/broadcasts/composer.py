@@ -22,10 +22,10 @@ from app.broadcasts.audience import (
     sample_member,
     single_branch_number,
 )
-from app.broadcasts.merge import estimate, render
 from app.broadcasts.quiet_hours import in_quiet_hours
 from app.delivery.segments import MAX_SEGMENTS, SegmentInfo, analyze, replace_smart_characters
 from app.extensions import db
+from app.merge import estimate, render
 from app.models import BroadcastRecipient, Member
 
 # What one outbound SMS segment costs on a US long code (10DLC) at Telnyx list price, before

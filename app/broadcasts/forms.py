@@ -22,7 +22,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from app import merge
 from app.broadcasts.schedules import WEEKDAY_NAMES, WEEKDAYS, Recurrence, local_to_utc
+from app.merge import TITLE_MAX
 from app.security.inputs import parse_ids
 
 MAX_BODY = 1600  # ten GSM-7 segments; providers refuse longer
@@ -68,6 +70,10 @@ class ComposerForm(FlaskForm):
             Length(max=MAX_BODY, message="At most 1,600 characters."),
         ],
     )
+    title = StringField(
+        "Title (optional)",
+        validators=[Optional(), Length(max=TITLE_MAX, message=f"At most {TITLE_MAX} characters.")],
+    )
     media_urls = TextAreaField(
         "Picture or file links (MMS)",
         validators=[Optional(), Length(max=MAX_MEDIA_TEXT, message=f"At most {MAX_MEDIA} links.")],
@@ -95,7 +101,7 @@ class ComposerForm(FlaskForm):
         The composer's live endpoints (counter, audience, smart quotes) never run validate(), yet
         they summarise the draft; an over-long body or a month day of 10**8 must stop here.
         """
-        bounded = [self.body, self.media_urls, self.month_day, self.member_ids, self.idempotency_key]
+        bounded = [self.body, self.title, self.media_urls, self.month_day, self.member_ids, self.idempotency_key]
         for field in bounded:
             if field.data is None:
                 continue
@@ -194,3 +200,7 @@ class TemplateForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired("Give the template a name."), Length(max=200)])
     body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=MAX_BODY)])
+
+    def validate_body(self, field: TextAreaField) -> None:
+        if problem := merge.check_fields(field.data or ""):
+            raise ValidationError(problem)

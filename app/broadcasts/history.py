@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from flask import abort
 from sqlalchemy import ColumnElement, func, select, true
 
+from app import merge
 from app.broadcasts.audience import AudienceSpec
-from app.broadcasts.pages import describe_audience
+from app.broadcasts.pages import can_manage, describe_audience
 from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.schedules import describe
 from app.broadcasts.services import broadcast_progress
@@ -108,6 +109,24 @@ def schedules(user) -> list[tuple[Schedule, str]]:
     return [(s, describe(s.rrule)) for s in rows]
 
 
+def preview(broadcast: Broadcast, user) -> dict:
+    """The body as one recipient the user may see received it ("preview_for" names them), or with placeholders."""
+    church = db.session.get(Church, broadcast.church_id)
+    if not merge.has_fields(broadcast.body):
+        return {"preview_body": broadcast.body, "preview_for": None}
+    sample = db.session.scalar(
+        select(Member)
+        .join(BroadcastRecipient, BroadcastRecipient.member_id == Member.id)
+        .where(BroadcastRecipient.broadcast_id == broadcast.id, recipient_visible(user))
+        .order_by(BroadcastRecipient.id)
+        .limit(1)
+    )
+    if sample is None:
+        return {"preview_body": merge.placeholders(broadcast.body, church.name), "preview_for": None}
+    name = " ".join(filter(None, [sample.first_name, (sample.last_name or "")[:1] + "." if sample.last_name else ""]))
+    return {"preview_body": merge.render(broadcast.body, sample, church), "preview_for": name or "a recipient"}
+
+
 def detail(broadcast: Broadcast, user) -> dict:
     """Context for the detail page and its progress partial, limited to what `user` may see."""
     failed = db.session.execute(
@@ -128,10 +147,13 @@ def detail(broadcast: Broadcast, user) -> dict:
     replies = reply_counts(broadcast.church_id, [broadcast.id], reply_visible(user))
     return {
         "broadcast": broadcast,
+        **preview(broadcast, user),
         "held_until": held_until,
         "progress": progress,
         "failed": failed,
         "replies": replies.get(broadcast.id, 0),
         "audience_names": describe_audience(AudienceSpec.from_dict(broadcast.audience), broadcast.church_id),
-        "can_cancel": broadcast.status in ("scheduled", "sending", "paused") and not progress["done"],
+        "can_cancel": broadcast.status in ("scheduled", "sending", "paused")
+        and not progress["done"]
+        and can_manage(user, broadcast),
     }

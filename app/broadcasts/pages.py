@@ -32,17 +32,25 @@ from app.models.base import escape_like
 # ---- permissions ----------------------------------------------------------------------------
 
 
+def can_compose(user) -> bool:
+    """Owners and admins compose; leaders only when the church lets them."""
+    return user.is_admin or user.church.leaders_can_send
+
+
+def can_manage(user, obj: Broadcast | Schedule) -> bool:
+    """Admins manage any broadcast; a leader only the ones they made, while leaders may send."""
+    return user.is_admin or (user.church.leaders_can_send and obj.created_by_id == user.id)
+
+
 def require_composer(user) -> None:
-    """Owners and admins compose; leaders only when the church lets them (403 otherwise)."""
-    if not user.is_admin and not user.church.leaders_can_send:
+    """403 unless the user may compose (pages show the composer's buttons only to those who may)."""
+    if not can_compose(user):
         abort(403)
 
 
 def require_sender(user, obj: Broadcast | Schedule) -> None:
-    """Admins manage any broadcast; a leader only the ones they made, while leaders may send."""
-    if user.is_admin:
-        return
-    if not (user.church.leaders_can_send and obj.created_by_id == user.id):
+    """403 unless the user may cancel, pause or delete this broadcast or schedule."""
+    if not can_manage(user, obj):
         abort(403)
 
 
@@ -206,6 +214,7 @@ def submit(form: ComposerForm, user) -> Broadcast | Schedule:
     return create_broadcast(
         church,
         user,
+        title=(form.title.data or "").strip() or None,
         body=body,
         media_urls=form.media_list(),
         spec=spec,

@@ -7,12 +7,15 @@ import uuid
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
+from app import merge
 from app.auth.decorators import STAFF, role_required
 from app.broadcasts import bp, history, pages
 from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
 from app.broadcasts.services import cancel_broadcast
+from app.deletion import ask_then_delete
+from app.delivery.errors import describe
 from app.delivery.segments import replace_smart_characters
 from app.errors import AppError
 from app.extensions import db, limiter, user_rate_key
@@ -25,6 +28,17 @@ from app.tenancy import get_or_404
 
 # Broadcast pages show stored times in the church's timezone with the people pages' filter.
 bp.add_app_template_filter(member_time, "church_time")
+# A failed recipient's error code in plain words.
+bp.add_app_template_filter(describe, "failure_reason")
+
+
+@bp.app_template_filter()
+def broadcast_label(row) -> str:
+    """A broadcast's (or schedule's) name in lists: its title, or its first words with readable placeholders."""
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key, None)
+    church = current_user.church.name if current_user.is_authenticated else None
+    return merge.label(get("title"), get("body") or "", church)
+
 
 # The composer's live checks run a query or two per keystroke: a generous limit per user (not per
 # address, which a whole church may share) keeps a script from running them flat out.
@@ -37,10 +51,19 @@ composer_limit = limiter.limit(
 @role_required(*STAFF)
 def index():
     """Broadcasts, newest first (keyset paged), and the repeating schedules."""
+    if request.args.get("status") == "failed":
+        # Old links to "failed broadcasts" lead to the page of failed texts.
+        return redirect(url_for("failures.index"), 301)
     before = parse_id(request.args.get("before"))
     listing = history.broadcast_page(current_user, before)
     schedules = [] if before else history.schedules(current_user)
-    return render("broadcasts/index.html", "broadcasts/_rows.html", listing=listing, schedules=schedules)
+    return render(
+        "broadcasts/index.html",
+        "broadcasts/_rows.html",
+        listing=listing,
+        schedules=schedules,
+        can_compose=pages.can_compose(current_user),
+    )
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
@@ -60,16 +83,22 @@ def progress(broadcast_id: int):
     return render("broadcasts/show.html", "broadcasts/_progress.html", oob=True, **context)
 
 
-@bp.post("/broadcasts/<int:broadcast_id>/cancel")
+@bp.route("/broadcasts/<int:broadcast_id>/cancel", methods=["GET", "POST"])
 @role_required(*STAFF)
 def cancel(broadcast_id: int):
-    """Stop a scheduled or sending broadcast; recipients not yet sent are skipped."""
+    """Ask first (it cannot be undone), then stop a scheduled or sending broadcast: unsent recipients are skipped."""
     broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
     pages.require_sender(current_user, broadcast)
-    if broadcast.status in ("scheduled", "sending", "paused", "draft"):
-        cancel_broadcast(broadcast, current_user)
-        flash("Broadcast cancelled: nobody else will receive it.", "success")
-    return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id))
+    back = url_for("broadcasts.show", broadcast_id=broadcast.id)
+    if broadcast.status not in ("scheduled", "sending", "paused", "draft"):
+        return redirect(back)
+    return ask_then_delete(
+        lambda: cancel_broadcast(broadcast, current_user),
+        message="Broadcast cancelled: nobody else will receive it.",
+        done=back,
+        template="broadcasts/cancel.html",
+        **history.detail(broadcast, current_user),
+    )
 
 
 # ---- composer -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from app.broadcasts import merge
+from app import merge
 from app.dead_letters import add_dead_letter
 from app.delivery import OptedOut, PermanentError, ProviderError, RateLimited, TransientError, make_provider
 from app.delivery.circuit import CircuitBreaker

@@ -16,13 +16,13 @@ from rq import Callback, Queue, Retry
 from sqlalchemy import func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from app import audit, cache
+from app import audit, cache, merge
 from app.billing import allowance
-from app.broadcasts import merge
 from app.broadcasts.audience import AudienceSpec, default_number, recipients_select, single_branch_number
 from app.delivery.segments import analyze
 from app.errors import ValidationError
 from app.extensions import db, rds
+from app.merge import TITLE_MAX
 from app.models import Broadcast, BroadcastRecipient, Church, User
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def create_broadcast(
     body: str,
     media_urls: list[str],
     spec: AudienceSpec,
+    title: str | None = None,
     idempotency_key: str,
     scheduled_at: datetime | None = None,
     schedule_id: int | None = None,
@@ -103,6 +104,7 @@ def create_broadcast(
     values: dict[str, Any] = {
         "church_id": church.id,
         "created_by_id": user.id if user is not None else None,
+        "title": (title or "").strip()[:TITLE_MAX] or None,
         "body": body,
         "media_urls": media_urls,
         "audience": spec.to_dict(),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.decorators import ADMINS, STAFF, role_required
-from app.broadcasts import bp
+from app.broadcasts import bp, template_undo
 from app.broadcasts.forms import TemplateForm
-from app.deletion import deleted
+from app.broadcasts.pages import can_compose
+from app.deletion import flash_undo
 from app.extensions import db
 from app.htmx import render
 from app.models import Template
@@ -21,7 +22,7 @@ from app.tenancy import get_or_404, scoped
 def templates():
     """Saved message templates, by name."""
     rows = db.session.scalars(scoped(Template).order_by(Template.name, Template.id)).all()
-    return render("templates/index.html", templates=rows)
+    return render("templates/index.html", templates=rows, can_compose=can_compose(current_user))
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])
@@ -69,10 +70,26 @@ def edit_template(template_id: int):
 @bp.post("/templates/<int:template_id>/delete")
 @role_required(*ADMINS)
 def delete_template(template_id: int):
-    """Delete a template (broadcasts that used it keep their text)."""
+    """Delete a template (broadcasts that used it keep their text); the flash offers Undo."""
     template = get_or_404(Template, template_id)
-    db.session.delete(template)
-    return deleted("Template deleted.", url_for("broadcasts.templates"))
+    name = template.name
+    token = template_undo.delete_with_undo(template)
+    db.session.commit()
+    flash_undo(f"Template “{name}” deleted.", url_for("broadcasts.restore_template"), token=token)
+    return redirect(url_for("broadcasts.templates"))
+
+
+@bp.post("/templates/restore")
+@role_required(*ADMINS)
+def restore_template():
+    """Undo a template delete (the token from the flash's Undo button)."""
+    template, problem = template_undo.restore(request.form.get("token", ""), current_user.church_id)
+    if problem:
+        flash(problem, "error")
+    else:
+        db.session.commit()
+        flash(f"Template “{template.name}” restored.", "success")
+    return redirect(url_for("broadcasts.templates"))
 
 
 def _name_taken(name: str, except_id: int | None = None) -> bool:

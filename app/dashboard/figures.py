@@ -94,7 +94,7 @@ def recent_broadcasts(scope: Scope, limit: int = 5) -> list[dict]:
         extra, params["g"] = _SCOPE_BROADCASTS, list(scope.group_ids or ())
     rows = db.session.execute(
         text(
-            "SELECT b.id, b.body, b.status, b.created_at, b.started_at, b.recipient_count, b.sent_count, "
+            "SELECT b.id, b.title, b.body, b.status, b.created_at, b.started_at, b.recipient_count, b.sent_count, "
             "b.delivered_count, b.failed_count, b.skipped_count FROM broadcasts b "
             "WHERE b.church_id = :c AND b.status IN ('sending', 'paused', 'sent') "
             f"{extra} ORDER BY b.created_at DESC LIMIT :n"
@@ -122,9 +122,9 @@ def next_scheduled(scope: Scope, now: datetime, limit: int = 4) -> list[dict]:
     mine = "AND created_by_id = :u" if scope.is_groups else ""
     rows = db.session.execute(
         text(
-            f"(SELECT 'broadcast' AS kind, id, body, scheduled_at AS at FROM broadcasts "
+            f"(SELECT 'broadcast' AS kind, id, title, body, scheduled_at AS at FROM broadcasts "
             f"WHERE church_id = :c AND status = 'scheduled' {mine} ORDER BY scheduled_at LIMIT :n) "
-            f"UNION ALL (SELECT 'schedule', id, body, next_run_at FROM schedules "
+            f"UNION ALL (SELECT 'schedule', id, NULL, body, next_run_at FROM schedules "
             f"WHERE church_id = :c AND enabled AND next_run_at >= :now {mine} ORDER BY next_run_at LIMIT :n) "
             "ORDER BY at NULLS LAST LIMIT :n"
         ),
@@ -141,7 +141,8 @@ def failed_broadcasts(scope: Scope, since: datetime, limit: int = 3) -> list[dic
         extra, params["g"] = _SCOPE_BROADCASTS, list(scope.group_ids or ())
     rows = db.session.execute(
         text(
-            "SELECT b.id, b.body, b.failed_count FROM broadcasts b WHERE b.church_id = :c AND b.created_at >= :since "
+            "SELECT b.id, b.title, b.body, b.failed_count FROM broadcasts b "
+            "WHERE b.church_id = :c AND b.created_at >= :since "
             f"AND b.failed_count > 0 {extra} ORDER BY b.created_at DESC LIMIT :n"
         ),
         params,
@@ -183,7 +184,7 @@ FROM (
 ) fr
 """
 
-_LIST_COLUMNS = "id, body, status, recipient_count, sent_count, delivered_count, failed_count, skipped_count"
+_LIST_COLUMNS = "id, title, body, status, recipient_count, sent_count, delivered_count, failed_count, skipped_count"
 _CHURCH_LISTS_SQL = f"""
 (SELECT 'recent' AS kind, created_at AS at, {_LIST_COLUMNS} FROM broadcasts
   WHERE church_id = :c AND status IN ('sending', 'paused', 'sent') ORDER BY created_at DESC LIMIT 5)
@@ -194,7 +195,7 @@ UNION ALL
 (SELECT 'broadcast', scheduled_at, {_LIST_COLUMNS} FROM broadcasts
   WHERE church_id = :c AND status = 'scheduled' ORDER BY scheduled_at LIMIT 4)
 UNION ALL
-(SELECT 'schedule', next_run_at, id, body, 'scheduled', 0, 0, 0, 0, 0 FROM schedules
+(SELECT 'schedule', next_run_at, id, NULL, body, 'scheduled', 0, 0, 0, 0, 0 FROM schedules
   WHERE church_id = :c AND enabled AND next_run_at >= :now ORDER BY next_run_at LIMIT 4)
 """
 

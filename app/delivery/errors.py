@@ -59,7 +59,25 @@ MESSAGES: dict[str, str] = {
     "expired": "The message expired before it could be delivered.",
     "timeout": "The texting service did not answer in time; the message may or may not have gone out.",
     "connect": "We could not reach the texting service. It will be retried.",
+    "opted_out": "This person has opted out of texts.",
+    "no_number": "There was no number to send from or to.",
+    "provider_error": "The texting service refused the message.",
+    "worker_lost": "Sending stopped part-way; the message may or may not have gone out.",
 }
+
+
+# Reasons a later try may well get through: the service or carrier was busy, down or slow to answer,
+# or the phone was out of reach. Opt-outs, bad numbers, spam blocks and account problems are not.
+# (timeout and worker_lost are left out: the text may have gone, and a second one is worse.)
+TRANSIENT = frozenset(
+    {"10007", "10011", "40002", "40005", "40006", "40011", "40014", "40318", "30001", "30003", "30008"}
+    | {"delivery_failed", "sending_failed", "delivery_unconfirmed", "expired", "connect", "provider_error"}
+)
+
+
+def retryable(code: object) -> bool:
+    """Whether sending again after this error code makes sense (a transient reason)."""
+    return code is not None and str(code).strip() in TRANSIENT
 
 
 def describe(code: object) -> str:

@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import Select, func, literal_column, or_, select, tuple_
 
+from app import merge
 from app.extensions import db
 from app.models import (
     Broadcast,
+    Church,
     Conversation,
     ConversationMessage,
     ConversationNote,
@@ -263,8 +265,12 @@ def broadcast_labels(items: list[Any]) -> dict[int, str]:
     ids = {i.broadcast_id for i in items if getattr(i, "broadcast_id", None)}
     if not ids:
         return {}
-    rows = db.session.execute(select(Broadcast.id, Broadcast.body).where(Broadcast.id.in_(ids))).all()
-    return {r.id: " ".join(r.body.split())[:80] for r in rows}
+    rows = db.session.execute(
+        select(Broadcast.id, Broadcast.title, Broadcast.body, Church.name)
+        .join(Church, Church.id == Broadcast.church_id)
+        .where(Broadcast.id.in_(ids))
+    ).all()
+    return {r.id: merge.label(r.title, r.body, r.name) for r in rows}
 
 
 def author_names(items: list[Any]) -> dict[int, str]:
@@ -278,13 +284,14 @@ def author_names(items: list[Any]) -> dict[int, str]:
 def latest_broadcast_reply(conversation: Conversation) -> tuple[int, str] | None:
     """The broadcast the member's latest linked message answers (for the reply box context)."""
     row = db.session.execute(
-        select(Broadcast.id, Broadcast.body)
+        select(Broadcast.id, Broadcast.title, Broadcast.body, Church.name)
         .join(ConversationMessage, ConversationMessage.broadcast_id == Broadcast.id)
+        .join(Church, Church.id == Broadcast.church_id)
         .where(ConversationMessage.conversation_id == conversation.id)
         .order_by(ConversationMessage.created_at.desc())
         .limit(1)
     ).first()
-    return (row.id, " ".join(row.body.split())[:80]) if row else None
+    return (row.id, merge.label(row.title, row.body, row.name)) if row else None
 
 
 def last_ids(items: list[Any]) -> tuple[int, int]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, g, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
+from app import merge
 from app.auth.decorators import STAFF, role_required
+from app.deletion import undo_notice
 from app.delivery.segments import analyze
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
@@ -21,7 +23,7 @@ from app.inbox.panes import (
     reply_box_context,
     thread_context,
 )
-from app.models import Conversation, ConversationNote, Member, Template
+from app.models import Church, Conversation, ConversationNote, Member, Template
 from app.security.inputs import parse_id
 from app.tenancy import get_or_404, scoped
 
@@ -133,7 +135,8 @@ def reply_box(conversation_id: int):
     template_id = parse_id(request.args.get("template_id"))
     if template_id is not None:
         template = get_or_404(Template, template_id)
-        body = services.fill_merge_fields(template.body, db.session.get(Member, conv.member_id))
+        member = db.session.get(Member, conv.member_id)
+        body = merge.render(template.body, member, db.session.get(Church, conv.church_id))
     if not is_fragment_request():
         return redirect(url_for("inbox.conversation", conversation_id=conv.id))
     return render("inbox/_reply_box.html", **reply_box_context(conv, body=body))
@@ -196,9 +199,14 @@ def set_status(conversation_id: int):
     form = StatusForm()
     if not form.validate_on_submit():
         raise ValidationError("Unknown status.")
+    previous = conv.status
     services.set_status(conv, form.status.data)
     db.session.commit()
-    return _after_action(conv)
+    undo = None
+    if conv.status in ("closed", "archived") and previous != conv.status:
+        action = url_for("inbox.set_status", conversation_id=conv.id)
+        undo = undo_notice(f"Conversation {conv.status}.", action, status=previous)
+    return _after_action(conv, undo=undo)
 
 
 @bp.post("/inbox/<int:conversation_id>/unread")
@@ -211,11 +219,16 @@ def mark_unread(conversation_id: int):
     return _after_action(conv)
 
 
-def _after_action(conv: Conversation):
-    """The updated thread header (and list row) for HTMX; back to the thread otherwise."""
+def _after_action(conv: Conversation, undo: dict | None = None):
+    """The updated thread header (and list row) for HTMX; back to the thread otherwise.
+
+    `undo` (app.deletion.undo_notice) shows an Undo button: in the header, or as a flash.
+    """
     if not is_fragment_request():
+        if undo:
+            flash(undo, "undo")
         return redirect(url_for("inbox.conversation", conversation_id=conv.id))
-    return render("inbox/_action_response.html", **thread_context(conv, items=False))
+    return render("inbox/_action_response.html", **thread_context(conv, items=False), undo=undo)
 
 
 @bp.get("/inbox/poll")

@@ -7,7 +7,6 @@ written (app.cache.registry); nothing here has to say so.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
@@ -34,8 +33,6 @@ PREVIEW_LEN = 160
 MAX_BODY = 1600
 SEND_QUEUE = "high"
 STATUSES = ("open", "closed", "archived")
-# The fallback stops at any brace: "[^}]*" read to the end of the text from every "{", quadratic time.
-_MERGE_FIELD = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
 
 
 def can_see(user: User, conversation: Conversation) -> bool:
@@ -179,19 +176,3 @@ def mark_unread(conversation: Conversation) -> None:
 def canned_replies(church_id: int) -> list[Template]:
     """The church's templates, offered as canned replies."""
     return list(db.session.scalars(select(Template).where(Template.church_id == church_id).order_by(Template.name)))
-
-
-def fill_merge_fields(body: str, member: Member) -> str:
-    """Replace {first_name} / {last_name|fallback} with the member's values."""
-
-    def value(match: re.Match[str]) -> str:
-        name, fallback = match.group(1), match.group(2)
-        if name in ("first_name", "last_name"):
-            found = getattr(member, name, "") or ""
-        elif name == "full_name":
-            found = member.full_name if (member.first_name or member.last_name) else ""
-        else:
-            return match.group(0)
-        return found or (fallback if fallback is not None else "")
-
-    return _MERGE_FIELD.sub(value, body)

@@ -38,6 +38,10 @@ from app.usage import record_usage
 log = logging.getLogger(__name__)
 
 MAX_WAIT = 5.0  # seconds a reply job sleeps between tries; longer waits are not worth holding it
+# The provider blocks every text after STOP and answers the member with its own carrier-required
+# confirmation; our confirmation, refused with 40300, was therefore answered all the same. It is a
+# success ("sent", marked with this code), counted neither as sent by us nor as a failure.
+CARRIER_CONFIRMED = "carrier_confirmed"
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +90,7 @@ def send_message(message_id: int) -> str:
         return _later(message, 1.0, "sending number at its rate limit")
     body, media_urls = message.body, _media_urls(message)
     member_id, church_id, tz = member.id, church.id, church.timezone
+    stop_confirmation = message.author_id is None and member.opted_out_at is not None
     message.send_started_at = datetime.now(UTC)
     db.session.commit()  # releases the row: the mark now stops any other run of this job
     attempt = 0
@@ -109,6 +114,8 @@ def send_message(message_id: int) -> str:
             _answered(circuit, probe)
             # The same opt-out, ledger row and stats as a broadcast refused with 40300.
             record_provider_opt_outs([member_id], from_e164)
+            if stop_confirmation:
+                return _finish(message, "sent", CARRIER_CONFIRMED)
             return _finish(message, "failed", exc.code or "40300")
         except ProviderError as exc:  # rate limited (429) or refused (other 4xx): the provider answered
             if should_retry(exc, attempt):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_login import current_user
 
+from app.delivery.errors import describe
 from app.models import ConversationNote
 from app.people.phones import format_national
 
@@ -85,6 +86,15 @@ def phone(value: str | None) -> str:
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.title())
+
+
+def message_status_note(item: Any) -> str:
+    """Why an outbound message ended as it did, in plain words ("" when there is nothing to add)."""
+    if item.error_code == "carrier_confirmed":
+        return "the carrier sent its opt-out confirmation"
+    if item.status in ("failed", "unknown") and item.error_code:
+        return describe(item.error_code)
+    return ""
 
 
 def is_note(item: Any) -> bool:

@@ -7,6 +7,7 @@ from sqlalchemy import func
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app import merge
 from app.extensions import db
 from app.keywords.services import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, normalize
 from app.models import Group, Keyword
@@ -37,6 +38,10 @@ class KeywordForm(FlaskForm):
         if db.session.scalar(clash) is not None:
             raise ValidationError(f"{word} is already a keyword.")
         field.data = word
+
+    def validate_auto_reply(self, field: TextAreaField) -> None:
+        if problem := merge.check_fields(field.data or ""):
+            raise ValidationError(problem)
 
     def apply(self, keyword: Keyword) -> None:
         keyword.word = self.word.data

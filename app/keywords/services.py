@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import cache, stats
+from app import cache, merge, stats
 from app.extensions import db
 from app.models import Church, ConsentEvent, Conversation, Group, GroupMember, Keyword, Member, PhoneNumber
 
@@ -69,11 +69,17 @@ def apply_keyword(
         set_opt_in(church, member, number.e164, word, at)
         return KeywordResult("opt_in", word, opt_in_reply(church))
     if word in HELP_WORDS:
-        return KeywordResult("help", word, (church.help_text or "").strip() or default_help_text(church))
+        # HELP is answered even to someone opted out: carriers require it.
+        help_text = (church.help_text or "").strip() or default_help_text(church)
+        return KeywordResult("help", word, merge.render(help_text, member, church))
     keyword = find_join_keyword(church.id, word)
     if keyword is not None:
-        join_group(church, member, keyword, at)
-        return KeywordResult("join", word, (keyword.auto_reply or "").strip() or None)
+        if member.opted_out_at is not None:
+            # Someone who texted STOP hears nothing more until they text START.
+            return KeywordResult("join", word, None)
+        join_group(church, member, keyword, number.e164, word, at)
+        reply = (keyword.auto_reply or "").strip()
+        return KeywordResult("join", word, merge.render(reply, member, church) or None)
     return KeywordResult(None)
 
 
@@ -125,8 +131,8 @@ def find_join_keyword(church_id: int, word: str) -> Keyword | None:
     return None
 
 
-def join_group(church: Church, member: Member, keyword: Keyword, at: datetime) -> None:
-    """Add the sender to the keyword's group; texting a join keyword is consent to hear from it."""
+def join_group(church: Church, member: Member, keyword: Keyword, church_number: str, word: str, at: datetime) -> None:
+    """Add the sender to the keyword's group; texting a join keyword is consent, recorded in the ledger."""
     if keyword.group_id is not None:
         db.session.execute(
             insert(GroupMember)
@@ -134,8 +140,9 @@ def join_group(church: Church, member: Member, keyword: Keyword, at: datetime) -
             .on_conflict_do_nothing()
         )
         cache.bump(("groups", church.id))
-    if member.consent_at is None and member.opted_out_at is None:
+    if member.consent_at is None:
         member.consent_source, member.consent_at = "keyword", at
+    _ledger(member, "opt_in", word, church_number)
 
 
 def church_keywords(church_id: int) -> list[tuple[Keyword, str | None]]:

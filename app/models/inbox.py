@@ -48,6 +48,13 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
         Index("ix_conversation_messages_conversation_id_created_at", "conversation_id", text("created_at DESC"), "id"),
         # The reply sweeper's rows (app.inbox.tasks.sweep_replies): the few still sending.
         Index("ix_conversation_messages_sending", "created_at", postgresql_where=text("status = 'sending'")),
+        # The failures page: a church's failed replies, newest first.
+        Index(
+            "ix_conversation_messages_failed",
+            "church_id",
+            "created_at",
+            postgresql_where=text("status = 'failed' AND direction = 'out'"),
+        ),
     )
 
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

@@ -57,6 +57,8 @@ class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
     )
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Optional; without one, pages show the body's first words (app.merge.label).
+    title: Mapped[str | None] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
     media_urls: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     audience: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
@@ -85,6 +87,8 @@ class BroadcastRecipient(IdMixin, TenantMixin, Base):
         Index("ix_broadcast_recipients_broadcast_id_status", "broadcast_id", "status"),
         Index("uq_broadcast_recipients_broadcast_id_member_id", "broadcast_id", "member_id", unique=True),
         Index("ix_broadcast_recipients_member_id", "member_id"),
+        # The failures page: a church's failed recipients, newest first.
+        Index("ix_broadcast_recipients_failed", "church_id", "failed_at", postgresql_where=text("status = 'failed'")),
         # The reaper looks only at rows stuck in 'sending'.
         Index("ix_broadcast_recipients_claimed_at", "claimed_at", postgresql_where=text("status = 'sending'")),
     )

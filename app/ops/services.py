@@ -59,13 +59,15 @@ def _by_status(sql: str, church_id: int, statuses: tuple[str, ...]) -> dict[str,
 
 
 def recipient_backlog(church_id: int) -> dict[str, int]:
-    """This church's recipients waiting, being sent, or in doubt right now."""
+    """This church's recipients waiting, being sent, or in doubt right now, and those of broadcasts
+    scheduled for later (counted apart: they are not in flight until their time comes)."""
     return _by_status(
-        "SELECT r.status, count(*) FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id "
+        "SELECT CASE WHEN b.status = 'scheduled' THEN 'scheduled' ELSE r.status END, count(*) "
+        "FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id "
         "WHERE r.church_id = :c AND b.status IN ('sending', 'paused', 'scheduled') "
-        "AND r.status IN ('queued', 'sending', 'unknown') GROUP BY r.status",
+        "AND r.status IN ('queued', 'sending', 'unknown') GROUP BY 1",
         church_id,
-        ("queued", "sending", "unknown"),
+        ("queued", "sending", "unknown", "scheduled"),
     )
 
 

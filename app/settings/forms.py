@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app import merge
 from app.models.tenancy import NUMBER_TYPES
 from app.people.phones import PHONE_MAX, PHONE_TOO_LONG, PhoneError, normalize_phone
 from app.settings.services import timezones
@@ -106,6 +107,10 @@ class ChurchForm(FlaskForm):
         self.quiet_hours.data = church.quiet_hours_start is not None and church.quiet_hours_end is not None
         if not self.quiet_hours.data:
             self.quiet_hours_start.data, self.quiet_hours_end.data = DEFAULT_QUIET_HOURS
+
+    def validate_help_text(self, field: TextAreaField) -> None:
+        if problem := merge.check_fields(field.data or ""):
+            raise ValidationError(problem)
 
     def validate_timezone(self, field: SelectField) -> None:
         if field.data not in timezones():

@@ -32,6 +32,7 @@ DOMAINS = {
     "keywords",
     "notifications",
     "webapp",
+    "failures",
 }
 # Leaves: plumbing every domain may use, which knows no domain.
 LEAVES = {
@@ -47,6 +48,7 @@ LEAVES = {
     "security",
     "mail",
     "audit",
+    "merge",
 }
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from app.broadcasts import composer, merge
+from app import merge
+from app.broadcasts import composer
 from app.delivery import simmail, simnumbers, simstate
-from app.inbox import services as inbox_services
 from app.people import phones, queries
 from app.people.imports import parsing
 from app.provisioning import slugify
@@ -34,7 +34,7 @@ PATTERNS = {
     "composer._WORD": composer._WORD,
     "composer.STOP_HINT": composer.STOP_HINT,
     "merge.MERGE_RE": merge.MERGE_RE,
-    "inbox._MERGE_FIELD": inbox_services._MERGE_FIELD,
+    "merge.LOOKS_LIKE_FIELD_RE": merge.LOOKS_LIKE_FIELD_RE,
     "masking.PHONE_RE": masking.PHONE_RE,
     "masking.EMAIL_RE": masking.EMAIL_RE,
     "queries._PHONE_ONLY": queries._PHONE_ONLY,

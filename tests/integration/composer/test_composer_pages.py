@@ -275,3 +275,18 @@ def test_a_page_cursor_past_bigint_is_ignored_not_a_server_error(client, login_a
     login_as("owner")
     for before in ("-99999999999999999999", "99999999999999999999", "x"):
         assert client.get(f"/broadcasts?before={before}").status_code == 200
+
+
+def test_a_scheduled_broadcast_says_when_it_goes_not_that_it_is_updating(client, login_as, compose, db, church):
+    from datetime import date, timedelta
+
+    login_as("owner")
+    day = date.today() + timedelta(days=12)
+    client.post("/broadcasts", data=compose(when="later", send_date=day.isoformat(), send_time="09:30"))
+    b = db.session.scalar(select(Broadcast).where(Broadcast.church_id == church.id).order_by(Broadcast.id.desc()))
+    assert b.status == "scheduled"
+    page = client.get(f"/broadcasts/{b.id}").get_data(as_text=True)
+    assert "Scheduled for" in page and "9:30 AM" in page
+    assert "updating…" not in page and "% delivered" not in page and "Queued <strong>" not in page
+    listing = client.get("/broadcasts").get_data(as_text=True)
+    assert "Scheduled for" in listing and "0%" not in listing

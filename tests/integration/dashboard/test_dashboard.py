@@ -32,7 +32,7 @@ def test_cards_show_numbers_from_daily_stats(client, login_as, church):
     assert "95.8%" in page  # 7 days: 1150 / 1200
     assert ">42<" in page  # replies over 30 days
     assert "Review failed messages" in page
-    assert 'href="/broadcasts?status=failed"' in page
+    assert 'href="/failures"' in page
 
 
 def test_member_counts_are_kept_by_triggers(db, church):

@@ -93,3 +93,19 @@ def test_dead_letters_page_ignores_a_before_that_is_not_an_id(client, login_as):
     login_as("owner")  # past a bigint, the keyset query was a 500
     for raw in ("9" * 25, "-5", "x"):
         assert client.get(f"/ops/dead-letters?before={raw}").status_code == 200, raw
+
+
+def test_recipients_of_a_scheduled_broadcast_are_not_in_flight(db, client, login_as, church):
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import Member
+    from tests.integration.dashboard.helpers import recipient
+
+    later = broadcast(church.id, status="scheduled", scheduled_at=datetime.now(UTC) + timedelta(days=12))
+    for member in db.session.scalars(select(Member).where(Member.church_id == church.id).limit(3)):
+        recipient(later, member)
+    db.session.commit()
+    login_as("owner")
+    page = client.get("/ops", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "0 queued" in page
+    assert "3 more in scheduled broadcasts" in page

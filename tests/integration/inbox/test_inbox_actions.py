@@ -160,6 +160,16 @@ def test_canned_reply_fills_merge_fields(client, db, church, login_as):
     assert "Thanks Tola, see you Sunday!" in html and "Thanks" in html
 
 
+def test_canned_reply_fills_the_church_name(client, db, church, login_as):
+    login_as("owner")
+    conv = _inbound(db, church)
+    template = Template(church_id=church.id, name="Visit", body="Welcome to {church_name}!")
+    db.session.add(template)
+    db.session.commit()
+    html = client.get(f"/inbox/{conv.id}/reply-box?template_id={template.id}", headers=HX).get_data(as_text=True)
+    assert f"Welcome to {church.name}!" in html and "{church_name}" not in html
+
+
 def test_segment_counter(client, db, login_as):
     login_as("owner")
     html = client.post("/inbox/segments", data={"body": "é" * 10 + "😀"}, headers=HX).get_data(as_text=True)

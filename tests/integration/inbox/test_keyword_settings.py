@@ -34,6 +34,14 @@ def test_reserved_and_duplicate_words_are_refused(client, db, church, login_as):
     assert response.status_code == 422 and "already a keyword" in response.get_data(as_text=True)
 
 
+def test_a_misspelled_merge_field_is_refused_by_the_auto_reply(client, db, church, login_as):
+    login_as("owner")
+    response = client.post("/settings/keywords", data={"word": "PRAY", "group_id": "", "auto_reply": "Hi {firstname}!"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "{firstname} is not a merge field" in html and "Hi {firstname}!" in html
+    assert db.session.scalar(select(Keyword).where(Keyword.church_id == church.id)) is None
+
+
 def test_edit_and_delete(client, db, church, login_as):
     login_as("owner")
     keyword = Keyword(church_id=church.id, word="SERVE", auto_reply="Thanks")

@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.inbox.inbound import handle_received
-from app.models import ConsentEvent, DailyStat, Group, GroupMember, Keyword, Member
+from app.inbox.services import queue_outbound
+from app.models import ConsentEvent, DailyStat, Group, GroupMember, Keyword, Member, User
+from app.stats import rebuild
 from tests.integration.inbox.conftest import (
     GRACE_NUMBER,
     conversation_of,
@@ -137,6 +139,46 @@ def test_join_keyword_adds_to_group_and_sends_auto_reply(db, church):
     assert (last.direction, last.body) == ("out", "Welcome to Youth!")
 
 
+def test_join_keyword_reply_fills_merge_fields_and_writes_a_consent_row(db, church):
+    youth = db.session.scalar(select(Group).where(Group.church_id == church.id, Group.name == "Youth"))
+    reply = "Welcome to the Prayer Team at {church_name}, {first_name|friend}!"
+    db.session.add(Keyword(church_id=church.id, word="JOIN PRAYER", group_id=youth.id, auto_reply=reply))
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="Join Prayer"), None)
+    db.session.commit()
+    last = messages_of(db, conversation_of(db, church, member.phone_e164))[-1]
+    assert last.body == f"Welcome to the Prayer Team at {church.name}, Ada!"
+    [event] = _ledger(db, member)
+    assert (event.action, event.source, event.keyword, event.phone_number) == (
+        "opt_in",
+        "keyword",
+        "JOIN PRAYER",
+        GRACE_NUMBER,
+    )
+
+
+def test_join_keyword_sends_nothing_to_an_opted_out_member(db, church):
+    youth = db.session.scalar(select(Group).where(Group.church_id == church.id, Group.name == "Youth"))
+    db.session.add(Keyword(church_id=church.id, word="JOIN YOUTH", group_id=youth.id, auto_reply="Welcome!"))
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="STOP"), None)
+    handle_received(telnyx_payload(member.phone_e164, text="JOIN YOUTH"), None)
+    db.session.commit()
+    directions = [m.direction for m in messages_of(db, conversation_of(db, church, member.phone_e164))]
+    assert directions == ["in", "out", "in"]  # the STOP confirmation, then silence
+    assert db.session.get(GroupMember, (youth.id, member.id)) is None
+    assert [e.action for e in _ledger(db, member)] == ["opt_out"]
+
+
+def test_help_text_fills_merge_fields(db, church):
+    church.help_text = "{church_name}: reply STOP to opt out, {first_name|friend}."
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="HELP"), None)
+    db.session.commit()
+    last = messages_of(db, conversation_of(db, church, member.phone_e164))[-1]
+    assert last.body == f"{church.name}: reply STOP to opt out, Ada."
+
+
 def test_other_churchs_keyword_does_not_match(db, church, other_church):
     db.session.add(Keyword(church_id=other_church.id, word="PRAY", auto_reply="Hope prays"))
     db.session.flush()
@@ -157,12 +199,60 @@ def test_auto_reply_is_sent_through_the_provider_from_the_high_queue(db, church,
     assert reply.status == "sending"  # the status webhooks move it on
 
 
-def test_stop_confirmation_blocked_by_provider_is_recorded_not_retried(db, church, simulator):
+def test_stop_confirmation_blocked_by_provider_is_a_success_not_a_failure(db, church, simulator, client, login_as):
+    """The provider answers STOP itself and refuses ours (40300): the member was answered all the same."""
+    rebuild(church.id)  # figures that match the raw rows (the demo seed wrote history without rows)
     member = _member(db, church)
     simulator.add_fault(member.phone_e164, "opted_out")
     handle_received(telnyx_payload(member.phone_e164, text="STOP"), None)
     db.session.commit()
+    failed_before = _stat(db, church, "failed")
     run_high_queue()
-    reply = messages_of(db, conversation_of(db, church, member.phone_e164))[-1]
+    conv = conversation_of(db, church, member.phone_e164)
+    reply = messages_of(db, conv)[-1]
     db.session.refresh(reply)
-    assert (reply.status, reply.error_code) == ("failed", "40300")
+    assert (reply.status, reply.error_code) == ("sent", "carrier_confirmed")
+    assert _stat(db, church, "failed") == failed_before
+    incremental = {c: _stat(db, church, c) for c in ("sent", "delivered", "failed", "opt_outs")}
+    rebuild(church.id)
+    db.session.commit()
+    assert {c: _stat(db, church, c) for c in incremental} == incremental
+    login_as("owner")
+    html = client.get(f"/inbox/{conv.id}").get_data(as_text=True)
+    assert "carrier sent its opt-out confirmation" in html
+    assert "status-failed" not in html and "blocked after STOP" not in html
+
+
+def test_a_staff_reply_refused_after_stop_stays_a_failure(db, church, simulator):
+    member = _member(db, church)
+    conv_payload = telnyx_payload(member.phone_e164, text="Thanks")
+    handle_received(conv_payload, None)
+    db.session.commit()
+    simulator.add_fault(member.phone_e164, "opted_out")
+    owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    message = queue_outbound(
+        conversation_of(db, church, member.phone_e164), member, "Hi", from_e164=None, author_id=owner.id
+    )
+    db.session.commit()
+    run_high_queue()
+    db.session.refresh(message)
+    assert (message.status, message.error_code) == ("failed", "40300")
+
+
+def test_a_failed_reply_counts_the_same_in_rebuild_stats(db, church, simulator):
+    rebuild(church.id)
+    member = _member(db, church)
+    handle_received(telnyx_payload(member.phone_e164, text="Thanks"), None)
+    db.session.commit()
+    simulator.add_fault(member.phone_e164, "invalid")
+    owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    conversation = conversation_of(db, church, member.phone_e164)
+    message = queue_outbound(conversation, member, "Hi", from_e164=None, author_id=owner.id)
+    db.session.commit()
+    run_high_queue()
+    db.session.refresh(message)
+    assert message.status == "failed"
+    incremental = {c: _stat(db, church, c) for c in ("failed", "inbound")}
+    rebuild(church.id)
+    db.session.commit()
+    assert {c: _stat(db, church, c) for c in incremental} == incremental

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from app.broadcasts.audience import AudienceSpec
-from app.broadcasts.merge import estimate, fields_used, render
 from app.broadcasts.quiet_hours import quiet_until
 from app.delivery.statuses import status_update_from_event
+from app.merge import estimate, fields_used, render
 
 CHURCH = SimpleNamespace(name="Grace Community Church")
 AB = SimpleNamespace(first_name="A", last_name="B")

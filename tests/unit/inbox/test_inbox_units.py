@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from app import merge
 from app.inbox.inbound import audience_group_ids, preview_of
 from app.inbox.queries import ListFilter, cursor_of
-from app.inbox.services import fill_merge_fields
 from app.inbox.templating import Clock
 from app.keywords.services import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, normalize
 
@@ -56,10 +56,11 @@ def test_cursor_round_trip():
 
 
 def test_merge_fields_with_fallbacks():
-    member = SimpleNamespace(first_name="Tola", last_name="", full_name="Tola")
-    assert fill_merge_fields("Hi {first_name}!", member) == "Hi Tola!"
-    assert fill_merge_fields("Dear {last_name|friend}", member) == "Dear friend"
-    assert fill_merge_fields("Keep {unknown}", member) == "Keep {unknown}"
+    member = SimpleNamespace(first_name="Tola", last_name="")
+    church = SimpleNamespace(name="Grace")
+    assert merge.render("Hi {first_name}!", member, church) == "Hi Tola!"
+    assert merge.render("Dear {last_name|friend}", member, church) == "Dear friend"
+    assert merge.render("Keep {unknown} at {church_name}", member, church) == "Keep {unknown} at Grace"
 
 
 def test_preview_of_media_only_and_long_text():

@@ -11,6 +11,12 @@ from typing import Any
 
 FIELDS = ("first_name", "last_name", "church_name")
 MERGE_RE = re.compile(r"\{\s*(first_name|last_name|church_name)\s*(?:\|([^{}]*))?\}")
+# Anything that looks like a merge field: a name in braces, with or without a fallback.
+LOOKS_LIKE_FIELD_RE = re.compile(r"\{\s*([A-Za-z_]\w{0,40})\s*(?:\|[^{}]*)?\}")
+# What a merge field looks like where no one person is meant: lists, labels, previews.
+PLACEHOLDERS = {"first_name": "[first name]", "last_name": "[last name]", "church_name": "[church name]"}
+TITLE_MAX = 80
+TITLE_WORDS = 8
 # Used to estimate segments before the recipients are known: a longish real name.
 ESTIMATE_VALUES = {"first_name": "Jonathan", "last_name": "Richardson"}
 
@@ -18,6 +24,21 @@ ESTIMATE_VALUES = {"first_name": "Jonathan", "last_name": "Richardson"}
 def has_fields(body: str) -> bool:
     """True when the body contains at least one merge field."""
     return MERGE_RE.search(body or "") is not None
+
+
+def unknown_fields(body: str) -> list[str]:
+    """Braced names that are not merge fields ("{firstname}"): they would reach members as typed."""
+    names = (m.group(1) for m in LOOKS_LIKE_FIELD_RE.finditer(body or ""))
+    return list(dict.fromkeys(n for n in names if n not in FIELDS))
+
+
+def check_fields(body: str) -> str | None:
+    """A sentence for the form field when the body names an unknown merge field, else None."""
+    unknown = unknown_fields(body)
+    if not unknown:
+        return None
+    known = ", ".join("{" + f + "}" for f in FIELDS)
+    return f"{{{unknown[0]}}} is not a merge field. Use {known}."
 
 
 def fields_used(body: str) -> list[str]:
@@ -54,3 +75,22 @@ def render(body: str, member: Any, church: Any) -> str:
 def estimate(body: str, church: Any) -> str:
     """The body as a typical member would receive it, for counting segments before sending."""
     return render_values(body, {**ESTIMATE_VALUES, "church_name": getattr(church, "name", None)})
+
+
+def placeholders(body: str, church_name: str | None = None) -> str:
+    """The body with readable placeholders ("Hi [first name]!"), the church's name filled in when known."""
+    return render_values(body or "", {**PLACEHOLDERS, "church_name": church_name or PLACEHOLDERS["church_name"]})
+
+
+def default_title(body: str, church_name: str | None = None) -> str:
+    """The first words of a body, placeholders shown: what a message without a title is listed as."""
+    words = placeholders(body, church_name).split()
+    title = " ".join(words[:TITLE_WORDS])
+    if len(title) > TITLE_MAX - 1:
+        title = title[: TITLE_MAX - 1].rstrip()
+    return title + ("…" if len(words) > TITLE_WORDS or len(title) < len(" ".join(words)) else "")
+
+
+def label(title: str | None, body: str, church_name: str | None = None) -> str:
+    """A message's name in lists: its title, or its first words."""
+    return (title or "").strip() or default_title(body, church_name)
