@@ -69,7 +69,7 @@ def test_installable_app_works_offline_without_keeping_pages(page, live_server):
     page.goto(f"{origin.url}/login")
     page.get_by_label("Email").fill("leader@example.org")
     page.get_by_label("Password").fill("koinonia-demo")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.goto(f"{origin.url}/inbox")
     manifest = page.evaluate("async () => (await fetch(document.querySelector('link[rel=manifest]').href)).json()")
     assert manifest["name"] == "Koinonia" and manifest["display"] == "standalone"
