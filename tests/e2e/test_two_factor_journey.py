@@ -54,6 +54,7 @@ def test_authenticator_app_then_passkey(page, base_url, person):
     base = base_url.replace("127.0.0.1", "localhost")
     page.set_viewport_size({"width": 1280, "height": 860})
     password_step(page, base)
+    page.get_by_role("link", name=EMAIL).click()  # the account page
     page.get_by_role("link", name="Two-factor").click()
     expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
     shot(page, "two-factor")
