@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 
 from app.extensions import db
 from app.models import (
+    AccountToken,
     Branch,
     Broadcast,
     BroadcastRecipient,
@@ -52,6 +53,7 @@ ID_PARAMS: dict[str, type] = {
     "keyword_id": Keyword,
     "dead_letter_id": DeadLetter,
     "import_id": MemberImport,
+    "invitation_id": AccountToken,  # a staff invitation (app.accounts.invitations)
 }
 
 

@@ -7,7 +7,9 @@ without values here fails with a message saying so.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -52,6 +54,13 @@ def _values(param: str, church) -> dict:
         "keyword_id": lambda: {"word": "ISO"},
         "dead_letter_id": lambda: {"kind": "send_batch", "payload": {}, "error": "boom"},
         "import_id": lambda: {"filename": "iso.csv", "content": b"phone\n", "status": "done"},
+        "invitation_id": lambda: {
+            "purpose": "staff_invitation",
+            "token_hash": os.urandom(32),
+            "email": "iso-invite@example.org",
+            "payload": {"role": "leader", "group_ids": []},
+            "expires_at": datetime.now(UTC) + timedelta(days=7),
+        },
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")
