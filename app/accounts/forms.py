@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.people.forms import CheckboxListField
 from app.security.passwords import MAX_LENGTH, password_problem
 from app.settings.forms import timezone_choices
 from app.settings.services import timezones
@@ -99,13 +99,7 @@ class InviteForm(FlaskForm):
         ],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, default="leader")
-    groups = SelectMultipleField(
-        "Groups they lead",
-        coerce=int,
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-        validate_choice=True,
-    )
+    groups = CheckboxListField("Groups they lead", coerce=int)
 
     def __init__(self, *args, group_choices: list[tuple[int, str]] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
