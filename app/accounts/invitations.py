@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -112,7 +113,7 @@ def pending(church_id: int) -> list[PendingInvitation]:
 
 def _mail_invitation(actor: User, email: str, token: str, role: str) -> None:
     church: Church = actor.church
-    expires = datetime.now(UTC) + tokens.TTL[tokens.INVITATION]
+    expires = (datetime.now(UTC) + tokens.TTL[tokens.INVITATION]).astimezone(ZoneInfo(church.timezone))
     mail.send(
         email,
         "invitation",

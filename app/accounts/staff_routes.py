@@ -37,6 +37,11 @@ invitation_limit = limiter.shared_limit(
 )
 
 
+def _actor() -> User:
+    """The signed-in user itself (services lock and refresh it), not the request's proxy."""
+    return current_user._get_current_object()
+
+
 def _group_choices() -> list[tuple[int, str]]:
     rows = db.session.execute(scoped(Group).with_only_columns(Group.id, Group.name).order_by(Group.name))
     return [(gid, name) for gid, name in rows]
@@ -77,7 +82,7 @@ def invite():
     if not form.validate_on_submit():
         return _staff_page(form, 422)
     try:
-        invitations.invite(current_user, form.email.data, form.role.data, form.groups.data or [])
+        invitations.invite(_actor(), form.email.data, form.role.data, form.groups.data or [])
     except invitations.AlreadyStaff as err:
         db.session.rollback()
         form.email.errors.append(err.message)
@@ -93,7 +98,7 @@ def _on_invitation(invitation_id: int, change, message: str):
     if invitation is None:
         abort(404)
     email = invitation.email
-    change(current_user, invitation)
+    change(_actor(), invitation)
     db.session.commit()
     flash(message.format(email=email), "success")
     return redirect(url_for("accounts.staff_page"))
@@ -125,7 +130,7 @@ def change_role(user_id: int):
         flash("Choose admin or leader.", "error")
         return _staff_page(status=422)
     try:
-        target = staff.change_role(current_user, user_id, form.role.data)
+        target = staff.change_role(_actor(), user_id, form.role.data)
     except AppError as err:
         return _refused(err)
     db.session.commit()
@@ -145,7 +150,7 @@ def _after_change(target: User):
 def _set_active(user_id: int, active: bool, done: str):
     get_or_404(User, user_id)
     try:
-        target = staff.set_active(current_user, user_id, active)
+        target = staff.set_active(_actor(), user_id, active)
     except AppError as err:
         return _refused(err)
     db.session.commit()
@@ -181,7 +186,7 @@ def transfer_ownership(user_id: int):
         if attempt.refused:
             form.password.errors.append("Too many wrong passwords. Try again later.")
             return render_template("accounts/transfer.html", form=form, target=target), 429
-        actor = current_user._get_current_object()
+        actor = _actor()
         try:
             new_owner = staff.transfer_ownership(actor, user_id, form.password.data)
         except AppError as err:

@@ -256,3 +256,14 @@ def test_the_onboarding_step_links_to_staff_and_is_done_once_someone_accepts(app
     with app.test_request_context():
         step = next(s for s in onboarding.checklist(owner) if s.key == "staff")
         assert step.done
+
+
+def test_an_address_that_got_an_account_meanwhile_is_sent_to_sign_in(app, client, db, other_church, login_as, mailbox):
+    login_as("owner")
+    _invite(client)
+    path = mailed_link(mailbox, NEW, "/invite/")
+    UserFactory(church_id=other_church.id, role="admin", email=NEW)
+    db.session.commit()  # the refused acceptance rolls back: keep the account made here
+    response = _accept(app.test_client(), path)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert find_user_by_email(NEW).church_id == other_church.id
