@@ -60,8 +60,11 @@ def test_invite_mail_accept_and_be_signed_in_with_the_role_and_groups(app, clien
     assert mail["subject"] == "Pastor Ade invited you to Grace Community Church on Koinonia"
     assert f"{app.config['APP_BASE_URL']}{path}" in mail["text"]
     assert "a leader" in mail["text"] and "7 days" in mail["text"]
+    assert f'href="{app.config["APP_BASE_URL"]}{path}"' in mail["html"]
 
     browser = app.test_client()
+    with browser.session_transaction() as before:
+        before["left_by_someone_else"] = "x"
     form = _fresh(browser, path)
     assert form.status_code == 200
     assert 'type="password"' in form.get_data(as_text=True) and NEW in form.get_data(as_text=True)
@@ -73,6 +76,8 @@ def test_invite_mail_accept_and_be_signed_in_with_the_role_and_groups(app, clien
     assert user.email_verified_at is not None and user.last_login_at is not None
     led = set(db.session.scalars(select(GroupLeader.group_id).where(GroupLeader.user_id == user.id)))
     assert led == {youth, worship}
+    with browser.session_transaction() as after:  # a fresh session, as at sign-in
+        assert "left_by_someone_else" not in after
     dashboard = _fresh(browser, "/")
     assert dashboard.status_code == 200
     assert NEW in dashboard.get_data(as_text=True) and "Welcome to Grace Community Church" in dashboard.get_data(
@@ -267,3 +272,19 @@ def test_an_address_that_got_an_account_meanwhile_is_sent_to_sign_in(app, client
     response = _accept(app.test_client(), path)
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     assert find_user_by_email(NEW).church_id == other_church.id
+
+
+def test_every_staff_form_carries_a_csrf_token_and_posts_without_one_are_refused(app, client, db, login_as, mailbox):
+    login_as("owner")
+    _invite(client)
+    path = mailed_link(mailbox, NEW, "/invite/")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        html = _fresh(client, "/settings/staff").get_data(as_text=True)
+        forms = re.findall(r'<form method="post".*?</form>', html, re.S)
+        assert len(forms) >= 5 and all('name="csrf_token"' in f for f in forms)
+        assert _fresh(client, "/settings/staff/invite", "post", data={"email": "x@example.org"}).status_code == 400
+        assert _accept(app.test_client(), path).status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert find_user_by_email(NEW) is None
