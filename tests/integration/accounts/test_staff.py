@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 
@@ -257,3 +258,10 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, two_owners)
     with app.app_context():
         owners = _db.session.scalars(select(User.id).where(User.church_id == church_id, User.role == "owner")).all()
         assert owners == [first]
+
+
+def test_the_staff_page_sits_under_settings(client, login_as):
+    login_as("owner")
+    assert "/settings/staff" in client.get("/settings").get_data(as_text=True)
+    html = client.get("/settings/staff").get_data(as_text=True)
+    assert re.search(r'<a[^>]*href="/settings"[^>]*aria-current="page"', html)
