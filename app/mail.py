@@ -91,12 +91,16 @@ def render(template: str, **context: Any) -> dict[str, str]:
     return {"subject": subject, "text": str(text_module).strip() + "\n", "html": html}
 
 
-def send(to: str, template: str, **context: Any) -> None:
-    """Render a mail now and send it from a job once the current transaction commits."""
+def send(to: str, template: str, *, church_id: int | None = None, **context: Any) -> None:
+    """Render a mail now and send it from a job once the current transaction commits.
+
+    `church_id` names the church the mail is about, whose admins then see it in /ops if it
+    cannot be sent; mail about no church yet (a sign-up) leaves it out.
+    """
     _, address = parseaddr(to)
     if not address or "@" not in address or len(address) > MAX_ADDRESS:
         raise ValueError("not an email address")
-    message = {"to": to, "template": template, **render(template, **context)}
+    message = {"to": to, "template": template, "church_id": church_id, **render(template, **context)}
     intervals = list(current_app.config["MAIL_RETRY_INTERVALS"])
     enqueue_after_commit(
         QUEUE,
@@ -150,6 +154,7 @@ def on_failure(job, connection, exc_type, exc_value, tb) -> None:
             "mail",
             {"to": message.get("to"), "template": message.get("template"), "subject": message.get("subject")},
             f"{getattr(exc_type, '__name__', exc_type)}: {exc_value}",
+            church_id=message.get("church_id"),
             attempts=len(current_app.config["MAIL_RETRY_INTERVALS"]) + 1,
         )
         db.session.commit()

@@ -38,6 +38,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.inbox.tasks.sweep_replies", every=60),
     # Member imports: fail those whose worker died, drop stale drafts, free old uploaded files.
     Periodic("app.people.imports.tasks.sweep_imports", every=600, queue="low"),
+    # One-time account links, a week after they expired.
+    Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]
 
 

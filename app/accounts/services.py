@@ -59,6 +59,7 @@ def request_password_reset(email: str) -> None:
     mail.send(
         user.email,
         "password_reset",
+        church_id=user.church_id,
         name=user.display_name,
         link=mail.absolute_url("accounts.reset_password", token=token),
     )
@@ -82,7 +83,7 @@ def _set_password(user: User, password: str) -> None:
     """New hash, other reset links spent, a notice by mail; the hash change ends every session."""
     user.password_hash = hash_password(password)
     tokens.spend_all(tokens.PASSWORD_RESET, user.id)
-    mail.send(user.email, "password_changed", name=user.display_name, email=user.email)
+    mail.send(user.email, "password_changed", church_id=user.church_id, name=user.display_name, email=user.email)
 
 
 # --- the account page -------------------------------------------------------------------------
@@ -116,7 +117,7 @@ def request_signup(signup: Signup) -> None:
     """Mail a verification link that will create the church; an address with an account is told so."""
     existing = find_user_by_email(signup.email)
     if existing is not None:
-        mail.send(existing.email, "signup_existing", name=existing.display_name)
+        mail.send(existing.email, "signup_existing", church_id=existing.church_id, name=existing.display_name)
         return
     payload = {
         "church_name": signup.church_name.strip(),

@@ -14,7 +14,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 
 from app.extensions import db
 from app.models import AccountToken, User
@@ -114,3 +114,9 @@ def spend_all(purpose: str, user_id: int) -> None:
         .where(AccountToken.purpose == purpose, AccountToken.user_id == user_id, AccountToken.used_at.is_(None))
         .values(used_at=text("now()"))
     )
+
+
+def purge_expired(days: int) -> int:
+    """Delete tokens that expired more than `days` ago, used or not; returns how many."""
+    cutoff = text("now() - make_interval(days => :days)").bindparams(bindparam("days", days))
+    return db.session.execute(delete(AccountToken).where(AccountToken.expires_at < cutoff)).rowcount

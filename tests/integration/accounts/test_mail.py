@@ -10,8 +10,10 @@ from app.models import DeadLetter
 from tests.conftest import deliver_mail
 
 
-def _send_reset(db, to="someone@example.org"):
-    mail.send(to, "password_reset", name="Ruth", link=mail.absolute_url("auth.login", next="/tok123"))
+def _send_reset(db, to="someone@example.org", church_id=None):
+    mail.send(
+        to, "password_reset", church_id=church_id, name="Ruth", link=mail.absolute_url("auth.login", next="/tok123")
+    )
 
 
 def test_a_committed_mail_arrives_with_absolute_links(app, db, mailbox):
@@ -47,9 +49,9 @@ def test_a_refused_delivery_is_retried_until_it_goes_through(app, db, mailbox):
     assert db.session.scalars(select(DeadLetter).where(DeadLetter.kind == "mail")).all() == []
 
 
-def test_mail_that_cannot_be_sent_ends_as_a_dead_letter_without_its_body(app, db, mailbox):
+def test_mail_that_cannot_be_sent_ends_as_a_dead_letter_without_its_body(app, db, mailbox, church):
     mailbox.refuse_next(10, "554 5.7.1 Relay denied")
-    _send_reset(db, "nobody@example.org")
+    _send_reset(db, "nobody@example.org", church_id=church.id)
     db.session.commit()
     deliver_mail()
 
@@ -62,6 +64,7 @@ def test_mail_that_cannot_be_sent_ends_as_a_dead_letter_without_its_body(app, db
         "subject": "Reset your Koinonia password",
     }
     assert "tok123" not in str(letter.payload) and "Relay denied" in letter.error
+    assert letter.church_id == church.id  # its admins see it in /ops
 
 
 def test_smtp_down_is_retried_then_dead_lettered(app, db, mailbox):
@@ -96,3 +99,16 @@ def test_the_sink_pages_show_mail_escaped_and_its_html_sandboxed():
     assert dict(headers)["content-security-policy"].startswith("sandbox ")
     assert b'<head><base target="_top">' in body
     assert sink.page("/mail/2")[0] == 404 and sink.page("/elsewhere") is None
+
+
+def test_a_churchs_admins_see_its_undelivered_mail_in_ops_without_a_replay_button(
+    client, db, mailbox, church, login_as
+):
+    mailbox.refuse_next(10, "554 5.7.1 Relay denied")
+    _send_reset(db, "admin@example.org", church_id=church.id)
+    db.session.commit()
+    deliver_mail()
+    login_as("owner")
+    html = client.get("/ops/dead-letters").get_data(as_text=True)
+    assert "An email that could not be sent" in html and "Reset your Koinonia password" in html
+    assert "Not re-sent" in html and ">Replay</button>" not in html

@@ -47,3 +47,13 @@ def test_a_token_opens_only_its_own_purpose(db):
 def test_unknown_and_oversized_tokens_open_nothing(db):
     assert tokens.spend(tokens.PASSWORD_RESET, "nope") is None
     assert tokens.peek(tokens.PASSWORD_RESET, "x" * 10_000) is None
+
+
+def test_tokens_are_forgotten_a_week_after_they_expire(db):
+    from app.accounts.tasks import purge_old_tokens
+
+    long_gone = datetime.now(UTC) - timedelta(days=10)
+    tokens.issue(tokens.SIGNUP, "old@example.org", payload={"password_hash": "x"}, now=long_gone)
+    kept = tokens.issue(tokens.SIGNUP, "new@example.org", payload={"password_hash": "y"})
+    assert purge_old_tokens() == 1
+    assert tokens.peek(tokens.SIGNUP, kept) is not None
