@@ -117,6 +117,7 @@ def _mail_invitation(actor: User, email: str, token: str, role: str) -> None:
     mail.send(
         email,
         "invitation",
+        church_id=church.id,  # its admins see in /ops an invitation that could not be sent
         inviter=actor.display_name,
         church_name=church.name,
         role=role,
@@ -155,6 +156,8 @@ def invite(actor: User, email: str, role: str, group_ids: list[int]) -> None:
         state = "on your staff" if existing.active else "on your staff, deactivated: reactivate them below"
         raise AlreadyStaff(f"{existing.email} is already {state}.")
     if existing is not None:
+        # No church_id: a failure shown in the inviting church's /ops would name this template,
+        # telling its admins that the address has an account elsewhere.
         mail.send(
             existing.email,
             "invitation_existing",

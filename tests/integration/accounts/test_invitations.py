@@ -288,3 +288,16 @@ def test_every_staff_form_carries_a_csrf_token_and_posts_without_one_are_refused
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert find_user_by_email(NEW) is None
+
+
+def test_an_undeliverable_invitation_is_the_churchs_to_see_and_the_note_to_another_churchs_user_is_not(
+    client, church, login_as, mailbox
+):
+    from app.extensions import rds
+    from app.mail import QUEUE
+
+    login_as("owner")
+    _invite(client)
+    _invite(client, email="admin@hope.example.org")
+    queued = {job.args[0]["template"]: job.args[0]["church_id"] for job in rds.queue(QUEUE).jobs}
+    assert queued == {"invitation": church.id, "invitation_existing": None}
