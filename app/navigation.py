@@ -14,6 +14,7 @@ class NavItem:
     blueprint: str
     roles: tuple[str, ...]
     also: tuple[str, ...] = ()  # other blueprints whose pages belong to this section
+    pages: tuple[str, ...] = ()  # single endpoints of other blueprints that belong to it
 
 
 NAV = (
@@ -23,7 +24,14 @@ NAV = (
     NavItem("Members", "people.members", "people.members", ("owner", "admin", "leader")),
     NavItem("Groups", "people.groups", "people.groups", ("owner", "admin", "leader")),
     NavItem("Billing", "billing.index", "billing", ("owner",)),
-    NavItem("Settings", "settings.index", "settings", ("owner", "admin"), also=("keywords",)),
+    NavItem(
+        "Settings",
+        "settings.index",
+        "settings",
+        ("owner", "admin"),
+        also=("keywords",),
+        pages=("accounts.staff_page", "accounts.invite", "accounts.change_role", "accounts.transfer_ownership"),
+    ),
     NavItem("Ops", "ops.index", "ops", ("owner", "admin")),
 )
 
@@ -38,6 +46,6 @@ def nav_items(user, endpoint: str) -> list[dict]:
         if item.blueprint.startswith("people."):
             current = endpoint.startswith("people.") and (("group" in endpoint) == (item.blueprint == "people.groups"))
         else:
-            current = endpoint.split(".")[0] in (item.blueprint, *item.also)
+            current = endpoint.split(".")[0] in (item.blueprint, *item.also) or endpoint in item.pages
         items.append({"label": item.label, "url": url_for(item.endpoint), "current": current})
     return items

@@ -7,7 +7,9 @@ without values here fails with a message saying so.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -62,6 +64,13 @@ def _values(param: str, church) -> dict:
             "credential_id": b"iso-credential",
             "public_key": b"iso-public-key",
             "user_handle": b"iso-handle",
+        },
+        "invitation_id": lambda: {
+            "purpose": "staff_invitation",
+            "token_hash": os.urandom(32),
+            "email": "iso-invite@example.org",
+            "payload": {"role": "leader", "group_ids": []},
+            "expires_at": datetime.now(UTC) + timedelta(days=7),
         },
     }
     if param not in values:

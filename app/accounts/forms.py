@@ -1,11 +1,12 @@
-"""Forms for sign-up, forgotten passwords and the account page."""
+"""Forms for sign-up, forgotten passwords, the account page and staff management."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from app.people.forms import CheckboxListField
 from app.security.passwords import MAX_LENGTH, password_problem
 from app.settings.forms import timezone_choices
 from app.settings.services import timezones
@@ -78,3 +79,49 @@ class SignupForm(FlaskForm):
     def validate_timezone(self, field: SelectField) -> None:
         if field.data not in timezones():
             raise ValidationError("Choose a time zone from the list.")
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+ROLE_CHOICES = [("admin", "Admin: manages the whole church"), ("leader", "Leader: their groups' members and inbox")]
+MAX_GROUPS = 500  # more group ids than any church has are not worth reading
+
+
+class InviteForm(FlaskForm):
+    """Invite a person by email as an admin or a leader (with the groups they will lead)."""
+
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter their email address."),
+            Length(max=254, message="At most 254 characters."),
+            Email("Enter an email address like name@example.org.", check_deliverability=False),
+        ],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="leader")
+    groups = CheckboxListField("Groups they lead", coerce=int)
+
+    def __init__(self, *args, group_choices: list[tuple[int, str]] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups.choices = list(group_choices)
+
+    def validate_groups(self, field: SelectMultipleField) -> None:
+        if len(field.data or []) > MAX_GROUPS:
+            raise ValidationError(f"At most {MAX_GROUPS} groups.")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[("admin", "Admin"), ("leader", "Leader")])
+
+
+class AcceptInvitationForm(ResetPasswordForm):
+    """The invited person's name and password (the same rule as sign-up), the password twice."""
+
+    name = ProfileForm.name
+    password = new_password_field("Password")
+
+
+class TransferForm(FlaskForm):
+    password = PasswordField(
+        "Your current password", validators=[DataRequired("Enter your current password."), Length(max=200)]
+    )

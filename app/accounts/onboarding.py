@@ -9,11 +9,9 @@ from flask import url_for
 from sqlalchemy import text
 from werkzeug.routing import BuildError
 
+from app.accounts import tokens
 from app.extensions import db
 from app.models import User
-
-# The staff page lives at this address whichever endpoint serves it.
-STAFF_PATH = "/settings/staff"
 
 
 @dataclass(frozen=True)
@@ -38,9 +36,11 @@ def _progress(church_id: int) -> dict[str, bool]:
             "SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE church_id = :c) AS number, "
             "EXISTS (SELECT 1 FROM members WHERE church_id = :c) AS members, "
             "EXISTS (SELECT 1 FROM broadcasts WHERE church_id = :c AND status IN ('sending', 'sent')) AS broadcast, "
-            "(SELECT count(*) FROM users WHERE church_id = :c) > 1 AS staff"
+            "((SELECT count(*) FROM users WHERE church_id = :c AND active) > 1 "
+            " OR EXISTS (SELECT 1 FROM account_tokens WHERE church_id = :c AND purpose = :invitation "
+            "            AND user_id IS NOT NULL)) AS staff"
         ),
-        {"c": church_id},
+        {"c": church_id, "invitation": tokens.INVITATION},
     ).one()
     return dict(row._mapping)
 
@@ -59,7 +59,7 @@ def checklist(user: User) -> list[Step] | None:
         Step("number", "Get a sending number", done["number"], _url("settings.new_number", "/settings/numbers/new")),
         Step("members", "Import or add your members", done["members"], _url("people.member_import", "/members/import")),
         Step("broadcast", "Send your first broadcast", done["broadcast"], _url("broadcasts.new", "/broadcasts/new")),
-        Step("staff", "Invite your staff", done["staff"], STAFF_PATH),
+        Step("staff", "Invite your staff", done["staff"], url_for("accounts.staff_page")),
     ]
     if all(step.done for step in steps):
         church.onboarded_at = datetime.now(UTC)

@@ -22,7 +22,7 @@ def _too_many(template: str, retry_after: int, **context):
     return render_template(template, too_many=message, **context), 429, {"Retry-After": str(retry_after)}
 
 
-def _link_gone(what: str):
+def link_gone(what: str):
     """A used, expired or unknown link: 410 and no form."""
     return render_template("accounts/link_gone.html", what=what), 410
 
@@ -48,13 +48,13 @@ def forgot_password():
 def reset_password(token: str):
     """Choose a new password from a mailed link (one hour, once)."""
     if tokens.peek(tokens.PASSWORD_RESET, token) is None:
-        return _link_gone("password reset")
+        return link_gone("password reset")
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user = services.reset_password(token, form.password.data)
         if user is None:
             db.session.rollback()
-            return _link_gone("password reset")
+            return link_gone("password reset")
         db.session.commit()
         flash("Your password has been changed and every session signed out. Sign in with the new one.", "success")
         return redirect(url_for("auth.login"))
@@ -160,7 +160,7 @@ def verify_signup(token: str):
         return redirect(url_for("auth.login"))
     if owner is None:
         db.session.rollback()
-        return _link_gone("sign-up")
+        return link_gone("sign-up")
     db.session.commit()
     fresh_session()
     login_user(owner)

@@ -1,4 +1,4 @@
-"""One-time tokens for links sent by mail (password reset, sign-up verification).
+"""One-time tokens for links sent by mail (password reset, sign-up verification, staff invitation).
 
 The link carries a random token (32 bytes, URL-safe); the table keeps only its sha256, so a
 copy of the database opens no account. A token is spent by a single UPDATE … WHERE used_at IS
@@ -21,7 +21,8 @@ from app.models import AccountToken, User
 
 PASSWORD_RESET = "password_reset"
 SIGNUP = "signup_verify"
-TTL = {PASSWORD_RESET: timedelta(hours=1), SIGNUP: timedelta(hours=48)}
+INVITATION = "staff_invitation"
+TTL = {PASSWORD_RESET: timedelta(hours=1), SIGNUP: timedelta(hours=48), INVITATION: timedelta(days=7)}
 MAX_TOKEN = 100  # longer path segments are not ours: refused before hashing
 
 
@@ -35,10 +36,14 @@ def issue(
     email: str,
     *,
     user: User | None = None,
+    church_id: int | None = None,
     payload: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Store a new token for `purpose` (flushed, not committed) and return the raw token for the link."""
+    """Store a new token for `purpose` (flushed, not committed) and return the raw token for the link.
+
+    `church_id` names the church of a token that has no user yet (an invitation).
+    """
     token = secrets.token_urlsafe(32)
     now = now or datetime.now(UTC)
     db.session.add(
@@ -46,7 +51,7 @@ def issue(
             purpose=purpose,
             token_hash=digest(token),
             user_id=user.id if user else None,
-            church_id=user.church_id if user else None,
+            church_id=user.church_id if user else church_id,
             email=email.strip().lower(),
             payload=payload,
             expires_at=now + TTL[purpose],
