@@ -301,3 +301,24 @@ def test_an_undeliverable_invitation_is_the_churchs_to_see_and_the_note_to_anoth
     _invite(client, email="admin@hope.example.org")
     queued = {job.args[0]["template"]: job.args[0]["church_id"] for job in rds.queue(QUEUE).jobs}
     assert queued == {"invitation": church.id, "invitation_existing": None}
+
+
+def test_inviting_revoking_and_joining_are_in_the_audit_log(app, client, db, church, login_as, mailbox):
+    from app.models import AuditLog
+
+    login_as("owner")
+    assert _invite(client, role="admin").status_code == 302
+    elsewhere = ChurchFactory()
+    UserFactory(church=elsewhere, email="taken@example.net")
+    db.session.commit()
+    assert _invite(client, email="taken@example.net", role="admin").status_code == 302
+    pending = select(AccountToken).where(AccountToken.email == NEW, AccountToken.used_at.is_(None))
+    invitation = db.session.scalar(pending)
+    assert client.post(f"/settings/staff/invitations/{invitation.id}/revoke").status_code == 302
+    rows = db.session.execute(
+        select(AuditLog.action, AuditLog.detail).where(AuditLog.church_id == church.id).order_by(AuditLog.id)
+    ).all()
+    invited = [detail for action, detail in rows if action == "staff.invited"]
+    # An address with an account elsewhere is logged exactly like any other: the log does not tell.
+    assert len(invited) == 2 and {d["role"] for d in invited} == {"admin"}
+    assert "staff.invitation_revoked" in [action for action, _ in rows]
