@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from app import mail
+from app import audit, mail
 from app.accounts import tokens
 from app.auth.services import find_user_by_email, hash_password, verify_password
 from app.billing.services import start_trial
@@ -74,6 +74,7 @@ def reset_password(token: str, password: str) -> User | None:
     if user is None or not user.active:
         return None
     _set_password(user, password)
+    audit.record("auth.password_reset", target=user, church_id=user.church_id, actor=user)
     # Opening the mail proved the address.
     user.email_verified_at = user.email_verified_at or datetime.now(UTC)
     return user
@@ -94,6 +95,7 @@ def change_password(user: User, current: str, password: str) -> bool:
     if not verify_password(user.password_hash, current):
         return False
     _set_password(user, password)
+    audit.record("auth.password_changed", target=user, actor=user)
     return True
 
 
@@ -168,5 +170,6 @@ def verify_signup(token: str) -> User | None:
         raise EmailTaken(row.email) from exc
     row.church_id, row.user_id = church.id, owner.id
     start_trial(church)
+    audit.record("church.signed_up", target=church, detail={"name": church.name}, church_id=church.id, actor=owner)
     log.info("church signed up", extra={"church_id": church.id, "to": mask_email(row.email)})
     return owner

@@ -13,6 +13,7 @@ import logging
 from rq import Retry
 from sqlalchemy import func, select
 
+from app import audit
 from app.delivery import AvailableNumber, Provider, ProviderError
 from app.errors import Conflict, PermissionDenied
 from app.extensions import db
@@ -68,6 +69,7 @@ def order(actor: User, provider: Provider, e164: str, number_type: str) -> Phone
     except ProviderError as err:
         log.warning("number order failed", extra={"error": str(err)})
         raise Conflict(UNAVAILABLE if err.retryable else NOT_OFFERED) from None
+    audit.record("number.bought", detail={"number": e164, "order": placed.status}, actor=actor)
     if placed.status == "success":
         return _add(actor.church_id, e164, number_type, placed.messaging_profile_id)
     if placed.status == "failure":

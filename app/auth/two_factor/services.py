@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, exists, select, update
 
+from app import audit
 from app.auth.two_factor import recovery, totp
 from app.extensions import db
 from app.models import Church, Passkey, RecoveryCode, TotpSecret, User
@@ -81,12 +82,14 @@ def confirm_totp(user: User, code: str, *, now: float | None = None) -> list[str
         return None
     row.confirmed_at = datetime.now(UTC)
     row.last_used_step = step  # the code that confirmed it cannot also sign someone in
+    audit.record("auth.two_factor_changed", target=user, detail={"app": "on"}, actor=user)
     return _factor_added(user)
 
 
 def disable_totp(user: User) -> None:
     """Turn the authenticator app off (and two-factor with it when no passkey remains)."""
     db.session.execute(delete(TotpSecret).where(TotpSecret.user_id == user.id))
+    audit.record("auth.two_factor_changed", target=user, detail={"app": "off"}, actor=user)
     _factor_removed(user)
 
 
@@ -177,11 +180,15 @@ def refresh_enabled(user: User) -> None:
 
 def passkey_added(user: User) -> list[str]:
     """After a passkey is stored: recovery codes when two-factor just came on, else []."""
+    audit.record("auth.two_factor_changed", target=user, detail={"passkey": "added"}, actor=user)
     return _factor_added(user)
 
 
 def remove_passkey(user: User, passkey: Passkey) -> None:
     db.session.delete(passkey)
+    audit.record(
+        "auth.two_factor_changed", target=user, detail={"passkey": "removed", "name": passkey.name}, actor=user
+    )
     _factor_removed(user)
 
 
@@ -193,6 +200,7 @@ def is_last_factor(user: User, *, passkey: Passkey | None = None, app: bool = Fa
 
 def set_church_requirement(church: Church, required: bool) -> None:
     church.require_two_factor = required
+    audit.record("settings.changed", target=church, detail={"require_two_factor": required})
 
 
 def must_set_up(user: User) -> bool:

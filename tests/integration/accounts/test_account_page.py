@@ -50,3 +50,26 @@ def test_a_changed_password_keeps_this_session_and_ends_the_others(app, client, 
     g.pop("_login_user", None)
     assert other.get("/account").status_code == 302
     assert authenticate("admin@example.org", NEW) is not None
+
+
+def test_password_and_two_factor_changes_are_in_the_audit_log(client, db, login_as):
+    import time
+
+    import pyotp
+    from sqlalchemy import select
+
+    from app.auth.two_factor import services as two_factor
+    from app.models import AuditLog
+
+    owner = login_as("owner")
+    response = client.post("/account/password", data={"current": "koinonia-demo", "password": NEW, "confirm": NEW})
+    assert response.status_code == 302
+    secret = two_factor.start_totp_setup(owner)
+    assert two_factor.confirm_totp(owner, pyotp.TOTP(secret).now(), now=time.time())
+    two_factor.disable_totp(owner)
+    db.session.commit()
+    rows = db.session.execute(
+        select(AuditLog.action, AuditLog.detail).where(AuditLog.church_id == owner.church_id).order_by(AuditLog.id)
+    ).all()
+    assert ("auth.password_changed", None) in [(a, d or None) for a, d in rows]
+    assert [d for a, d in rows if a == "auth.two_factor_changed"] == [{"app": "on"}, {"app": "off"}]

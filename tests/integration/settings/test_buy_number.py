@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.models import PhoneNumber
+from app.models import AuditLog, PhoneNumber
 from app.settings import buying
 
 
@@ -28,6 +28,8 @@ def test_search_by_area_code_then_order_adds_the_number(client, login_as, db, ch
     assert number.church_id == church.id and number.number_type == "long_code"
     assert number.messaging_profile_id  # assigned to the account's messaging profile
     assert pick in client.get("/settings/branches").get_data(as_text=True)
+    bought = db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "number.bought"))
+    assert bought["order"] == "success" and bought["number"].startswith("+1773")  # masked, as every number is
     # Bought, so no longer offered to anyone.
     again = _offered(client.get("/settings/numbers/buy?kind=local&area_code=773").get_data(as_text=True))
     assert pick not in again
