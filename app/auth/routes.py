@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from redis.exceptions import RedisError
 
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.services import authenticate
 from app.extensions import db
 from app.security import login_throttle
+
+log = logging.getLogger(__name__)
 
 
 def _safe_next(target: str | None) -> str:
@@ -29,7 +33,13 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         # Charged before the password is checked: see app.security.login_throttle.
-        attempt = login_throttle.charge(request.remote_addr or "unknown", form.email.data)
+        try:
+            attempt = login_throttle.charge(request.remote_addr or "unknown", form.email.data)
+        except RedisError:
+            # No counter, no password check: an outage must not switch the throttle off.
+            log.error("sign-in refused: the attempt counters (Redis) are unreachable")
+            form.form_errors.append("Signing in is briefly unavailable. Please try again in a minute.")
+            return render_template("auth/login.html", form=form), 503, {"Retry-After": "60"}
         if attempt.refused:
             minutes = -(-attempt.retry_after // 60)
             form.form_errors.append(
@@ -40,7 +50,10 @@ def login():
             return page, 429, {"Retry-After": str(attempt.retry_after)}
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            attempt.refund()
+            try:
+                attempt.refund()
+            except RedisError:  # the counter went away meanwhile: one charge left behind, no harm
+                log.warning("could not refund a sign-in attempt (Redis unreachable)")
             db.session.commit()
             _fresh_session()
             login_user(user, remember=form.remember.data)
