@@ -113,7 +113,9 @@ def send_rows(ctx: BatchContext, claim: Callable[[int], list[Claimed]], limit: i
                     continue
                 collector.flush()
                 room = min(window - (claimed - collector.collected), limit - claimed)
-                if room <= 0:
+                # Refill a thread's worth at a time: one claim statement per row would cost more
+                # than the sends themselves.
+                if room < min(threads, limit - claimed):
                     collector.wait_one(FLUSH_SECONDS)
                     continue
                 take = limiter.acquire_batch(ctx.from_number, ctx.number_type, room, timeout=5)
