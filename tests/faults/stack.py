@@ -249,6 +249,9 @@ class Stack:
         self._supervising.clear()
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
+        # All at once: gunicorn and RQ each take a few seconds to shut down gracefully.
+        for proc in self.procs.values():
+            proc.kill_group(signal.SIGTERM)
         for proc in self.procs.values():
             proc.stop()
         services.stop(self.dir)
