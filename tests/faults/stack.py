@@ -210,7 +210,7 @@ class Stack:
         sim_cmd = [py, "-m", "app.delivery.simulator", "--port", str(self.sim_port)]
         sim_cmd += ["--webhook-url", f"{self.url}/webhooks/telnyx", "--private-key-file", str(self.key_file)]
         # Telnyx tries a webhook 3 times; spaced so that a restart of the database is ridden out.
-        sim_cmd += ["--webhook-retry-delay", "3", "--hang-seconds", "10", "--webhook-delay-ms", "100"]
+        sim_cmd += ["--webhook-retry-delay", "5", "--hang-seconds", "10", "--webhook-delay-ms", "100"]
         self.procs["simulator"] = Proc("simulator", sim_cmd, env, self.log_dir, restart=False)
         gunicorn = [py, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.web_port}"]
         self.procs["web"] = Proc("web", [*gunicorn, "wsgi:app"], env, self.log_dir, restart=False)
