@@ -8,6 +8,7 @@ so each horse starts with a fresh SQLAlchemy pool.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 
 from flask import Flask
@@ -62,16 +63,20 @@ def run(app: Flask, queue_names: list[str] | None = None, *, burst: bool = False
     rq_level = "DEBUG" if app.config.get("LOG_LEVEL") == "DEBUG" else "WARNING"
     try:
         while True:
-            worker = KoinoniaWorker(queues, connection=rds.client)
+            worker = None
             try:
+                worker = KoinoniaWorker(queues, connection=rds.client)
                 ok = worker.work(with_scheduler=True, burst=burst, logging_level=rq_level)
-            except RedisError:  # RQ quits when Redis goes away (a restart, a failover)
+            except RedisError:  # Redis is away (a restart, a failover): at start, or RQ quit over it
                 ok = False
-            if burst or worker.stopping:
+            if burst or (worker is not None and worker.stopping):
                 break
-            # RQ gave up on its own (Redis went away): wait for Redis, then work again,
-            # rather than leave the host without a worker until someone restarts it.
+            # RQ gave up on its own, or could not start (Redis went away): wait for Redis, then
+            # work again, rather than leave the host without a worker until someone restarts it.
             log.warning("the RQ worker stopped without being asked; restarting it once Redis answers")
+            # RQ's handlers would ask Redis about the worker; while waiting, a signal just ends us.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             time.sleep(1)
             _wait_for_redis()
     finally:
