@@ -172,6 +172,9 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "LOG_LEVEL": log_level,
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("json", "console"), "json"),
         "SLOW_QUERY_MS": _positive_int(env, "SLOW_QUERY_MS", 250),
+        # How long a claimed recipient may stay `sending` before the reaper calls it `unknown`:
+        # longer than any live batch holds a claim, short enough that a crash shows soon.
+        "REAP_CLAIMS_AFTER_SECONDS": _positive_int(env, "REAP_CLAIMS_AFTER_SECONDS", 300),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
         "TRUSTED_PROXY_HOPS": _proxy_hops(env),

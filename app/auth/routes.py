@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from redis.exceptions import RedisError
 
 from app import audit
 from app.auth import bp, sessions
@@ -14,6 +16,8 @@ from app.auth.services import authenticate, find_user_by_email
 from app.auth.two_factor import pending
 from app.extensions import db
 from app.security import login_throttle
+
+log = logging.getLogger(__name__)
 
 
 def safe_next(target: str | None) -> str:
@@ -31,7 +35,13 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         # Charged before the password is checked: see app.security.login_throttle.
-        attempt = login_throttle.charge(request.remote_addr or "unknown", form.email.data)
+        try:
+            attempt = login_throttle.charge(request.remote_addr or "unknown", form.email.data)
+        except RedisError:
+            # No counter, no password check: an outage must not switch the throttle off.
+            log.error("sign-in refused: the attempt counters (Redis) are unreachable")
+            form.form_errors.append("Signing in is briefly unavailable. Please try again in a minute.")
+            return render_template("auth/login.html", form=form), 503, {"Retry-After": "60"}
         if attempt.refused:
             minutes = -(-attempt.retry_after // 60)
             form.form_errors.append(
@@ -42,7 +52,10 @@ def login():
             return page, 429, {"Retry-After": str(attempt.retry_after)}
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            attempt.refund()
+            try:
+                attempt.refund()
+            except RedisError:  # the counter went away meanwhile: one charge left behind, no harm
+                log.warning("could not refund a sign-in attempt (Redis unreachable)")
             if user.two_factor_enabled:
                 # Not signed in yet: the next page asks for the second factor (and records the sign-in).
                 db.session.commit()

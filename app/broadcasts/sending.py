@@ -13,6 +13,7 @@ import queue as queue_mod
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -37,6 +38,9 @@ THREADS = 16
 FLUSH_EVERY = 100  # results written per statement at most...
 FLUSH_SECONDS = 0.5  # ...or this often, so status webhooks find their provider ids quickly
 MAX_RATE_LIMIT_WAITS = 5
+# Claimed-but-unsent rows per send thread: enough to keep the threads busy, few enough that a
+# worker killed mid-batch strands only a handful of claims.
+IN_FLIGHT_PER_THREAD = 2
 
 
 def _threads() -> int:
@@ -68,37 +72,61 @@ class BatchContext:
     paused: threading.Event = field(default_factory=threading.Event)
 
 
-def send_rows(ctx: BatchContext, rows: list[Claimed], circuit: CircuitBreaker) -> str:
-    """Send claimed rows through the pool; write results as they come, in bulk statements."""
+def send_rows(ctx: BatchContext, claim: Callable[[int], list[Claimed]], limit: int, circuit: CircuitBreaker) -> str:
+    """Claim up to `limit` rows and send them through the pool; write results in bulk statements.
+
+    `claim(n)` takes (and commits) up to n queued rows. Rows are claimed only as the pool has
+    room for them (at most IN_FLIGHT_PER_THREAD per thread outstanding), so a worker killed
+    mid-batch leaves only the few claims it was sending: they are reaped to `unknown`, while
+    everything it had not reached stays `queued` for the next job.
+    """
     collector = _Collector(ctx)
-    for r in rows:
-        if r.opted_out:  # opted out after the broadcast was created
-            collector.put(Outcome(r.id, "skipped", error_code="opted_out"))
-    todo = [r for r in rows if not r.opted_out]
     provider = make_provider(current_app.config)
     limiter = rate_limiter()
-    i = 0
+    threads = _threads()
+    window = IN_FLIGHT_PER_THREAD * threads
+    claimed = 0
+
+    def hand_over(rows: list[Claimed], *, probe: bool = False) -> None:
+        for row in rows:
+            if row.opted_out:  # opted out after the broadcast was created
+                collector.put(Outcome(row.id, "skipped", error_code="opted_out"))
+            elif probe:
+                # This worker holds the single half-open probe: one message, alone, decides.
+                collector.put(_send_one(ctx, provider, limiter, circuit, row, probe=True))
+            else:
+                pool.submit(_safe_send, ctx, provider, limiter, circuit, row, collector)
+
     try:
-        with ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="send") as pool:
-            while i < len(todo) and not ctx.paused.is_set():
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
+            while claimed < limit and not ctx.paused.is_set():
                 state = circuit.state()["state"]
                 if state == "open" or (state == "half_open" and not circuit.allow()):
                     ctx.paused.set()
                     break
                 if state == "half_open":
-                    # This worker holds the single probe: one message, alone, decides.
-                    collector.put(_send_one(ctx, provider, limiter, circuit, todo[i], probe=True))
-                    i += 1
+                    rows = claim(1)
+                    claimed += len(rows)
+                    hand_over(rows, probe=True)
+                    if not rows:
+                        break
                     continue
-                take = limiter.acquire_batch(ctx.from_number, ctx.number_type, min(len(todo) - i, 100), timeout=5)
-                for row in todo[i : i + take]:
-                    pool.submit(_safe_send, ctx, provider, limiter, circuit, row, collector)
-                i += take
                 collector.flush()
-            # Never handed to the provider: back to the queue for a later job.
-            for row in todo[i:]:
-                collector.put(Outcome(row.id, "queued"))
-            collector.wait_for(len(rows))
+                room = min(window - (claimed - collector.collected), limit - claimed)
+                # Refill a thread's worth at a time: one claim statement per row would cost more
+                # than the sends themselves.
+                if room < min(threads, limit - claimed):
+                    collector.wait_one(FLUSH_SECONDS)
+                    continue
+                take = limiter.acquire_batch(ctx.from_number, ctx.number_type, room, timeout=5)
+                if not take:
+                    continue
+                rows = claim(take)
+                claimed += len(rows)
+                hand_over(rows)
+                if len(rows) < take:  # nothing left in the queue
+                    break
+            collector.wait_for(claimed)
     finally:
         provider.close()
         collector.flush(force=True)
@@ -144,6 +172,11 @@ class _Collector:
                 self.totals[o.status] = self.totals.get(o.status, 0) + 1
             self.buffer = []
             self.last_flush = time.monotonic()
+
+    def wait_one(self, timeout: float) -> None:
+        """Wait up to `timeout` for an outcome (the pool is full), writing when due."""
+        self._pull(timeout=timeout)
+        self.flush()
 
     def wait_for(self, expected: int) -> None:
         while self.collected < expected:

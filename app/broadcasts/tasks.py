@@ -15,6 +15,7 @@ import logging
 import random
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import text
 
 from app import cache
@@ -24,7 +25,7 @@ from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.sending import BatchContext, Claimed, send_rows
 from app.broadcasts.services import ACTIVE_TTL, BATCH_SIZE, SEND_JOB_TIMEOUT, SEND_QUEUE, active_key
 from app.dead_letters import add_dead_letter
-from app.delivery.engine import Outcome, finish_broadcasts, reap_stale_claims, write_outcomes
+from app.delivery.engine import finish_broadcasts, reap_stale_claims
 from app.delivery.guards import circuit_breaker
 from app.extensions import db, rds
 from app.models import Church
@@ -79,6 +80,18 @@ def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
     return [Claimed(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
 
+def queued_count(broadcast_id: int, limit: int = BATCH_SIZE) -> int:
+    """How many recipients of a broadcast wait to be sent, counting up to `limit`."""
+    count = db.session.scalar(
+        text(
+            "SELECT count(*) FROM (SELECT 1 FROM broadcast_recipients "
+            "WHERE broadcast_id = :b AND status = 'queued' LIMIT :n) AS q"
+        ),
+        {"b": broadcast_id, "n": limit},
+    )
+    return int(count or 0)
+
+
 def _load(broadcast_id: int) -> tuple[str, BatchContext] | None:
     row = db.session.execute(
         text(
@@ -116,16 +129,18 @@ def send_batch(broadcast_id: int, batch_no: int = 0, limit: int = BATCH_SIZE) ->
         defer(broadcast_id, state["retry_in"] + random.uniform(0, 2), batch_no)
         return "circuit open"
     blocked = allowance.sending_blocked_reason(ctx.church)
-    rows = claim(broadcast_id, limit)
-    if not rows:
+    waiting = queued_count(broadcast_id, limit)
+    if not waiting:
         finish_broadcasts([broadcast_id])
         db.session.commit()
         return "nothing queued"
-    reason = blocked or allowance.check(ctx.church, len(rows) * ctx.segments).reason
+    reason = blocked or allowance.check(ctx.church, waiting * ctx.segments).reason
     if reason:
-        _pause_for(ctx, rows, reason)
+        _pause_for(ctx, reason)
         return "paused: " + reason
-    summary = send_rows(ctx, rows, circuit)
+    # Rows are claimed a few at a time as the pool can take them, never the whole batch up
+    # front: a worker that dies holds only the claims it was about to send.
+    summary = send_rows(ctx, lambda n: claim(broadcast_id, n), waiting, circuit)
     finish_broadcasts([broadcast_id])
     db.session.commit()
     if ctx.paused.is_set():
@@ -133,9 +148,8 @@ def send_batch(broadcast_id: int, batch_no: int = 0, limit: int = BATCH_SIZE) ->
     return summary
 
 
-def _pause_for(ctx: BatchContext, rows: list[Claimed], reason: str) -> None:
-    """Out of allowance (or billing blocked): give the rows back and pause, visibly, on /ops."""
-    write_outcomes([Outcome(r.id, "queued") for r in rows])
+def _pause_for(ctx: BatchContext, reason: str) -> None:
+    """Out of allowance (or billing blocked): pause, visibly, on /ops (nothing was claimed)."""
     db.session.execute(
         text("UPDATE broadcasts SET status = 'paused' WHERE id = :b AND status = 'sending'"), {"b": ctx.broadcast_id}
     )
@@ -175,7 +189,7 @@ def on_batch_failure(job, connection, exc_type, exc_value, tb) -> None:
 
 def reap_stale_claims_job() -> int:
     """Periodic: rows stuck in `sending` (a worker died) become `unknown`, never re-sent."""
-    return reap_stale_claims(REAP_AFTER_SECONDS)
+    return reap_stale_claims(int(current_app.config.get("REAP_CLAIMS_AFTER_SECONDS") or REAP_AFTER_SECONDS))
 
 
 def start_due_broadcasts() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
@@ -64,11 +65,21 @@ class Fault:
     carrier_code: str = "30007"  # delivery_failed: code in the finalized event's errors
     delay: float | None = None  # timeout: how long to hang before dropping the connection
     text: str = "Thanks!"  # reply: what the recipient answers
+    seconds: float | None = None  # None: no time limit; else live this long after being programmed
     id: str = ""
+    until: float | None = None  # monotonic deadline derived from `seconds`
+
+    def expired(self, now: float) -> bool:
+        """True once a time-limited fault has run its course."""
+        return self.until is not None and now >= self.until
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form for the control API."""
-        return asdict(self)
+        """JSON form for the control API (a time-limited fault says how long it has left)."""
+        out = asdict(self)
+        until = out.pop("until")
+        if until is not None:
+            out["seconds_left"] = round(max(0.0, until - time.monotonic()), 3)
+        return out
 
 
 class FaultBook:
@@ -83,6 +94,9 @@ class FaultBook:
         if kind not in REQUEST_KINDS | DELIVERY_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
         times = spec.get("times")
+        seconds = spec.get("seconds")
+        if seconds is not None and (isinstance(seconds, bool) or float(seconds) <= 0):
+            raise ValueError("'seconds' must be a positive number")
         fault = Fault(
             kind=kind,
             to=str(spec.get("to") or "*"),
@@ -91,8 +105,11 @@ class FaultBook:
             carrier_code=str(spec.get("carrier_code") or "30007"),
             delay=None if spec.get("delay") is None else float(spec["delay"]),
             text=str(spec.get("text") or "Thanks!"),
+            seconds=None if seconds is None else float(seconds),
             id=uuid.uuid4().hex[:12],
         )
+        if fault.seconds is not None:
+            fault.until = time.monotonic() + fault.seconds
         self._faults.append(fault)
         return fault
 
@@ -100,6 +117,9 @@ class FaultBook:
         """The first live fault of one of `kinds` for `to`, counting one use of it."""
         if not self._faults:
             return None
+        now = time.monotonic()
+        if any(f.expired(now) for f in self._faults):
+            self._faults = [f for f in self._faults if not f.expired(now)]
         for fault in self._faults:
             if fault.kind in kinds and fault.to in (to, "*"):
                 if fault.times is not None:
@@ -114,7 +134,9 @@ class FaultBook:
         self._faults.clear()
 
     def as_list(self) -> list[dict[str, Any]]:
-        """JSON form for the control API."""
+        """JSON form for the control API (time-limited faults that ran out are gone)."""
+        now = time.monotonic()
+        self._faults = [f for f in self._faults if not f.expired(now)]
         return [f.as_dict() for f in self._faults]
 
 

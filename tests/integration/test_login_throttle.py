@@ -1,15 +1,18 @@
 """The sign-in throttle: per account, per address and per pair, charged before the password is checked."""
 
 import os
+import socket
 import threading
 
 import pytest
+import redis
 from flask import request
 
 from app import create_app
 from app.auth import services
 from app.auth.services import find_user_by_email
 from app.config import TestConfig as AppTestConfig  # pytest would collect a Test* name
+from app.extensions import rds
 from app.security import login_throttle
 
 WRONG = {"email": "admin@example.org", "password": "wrong"}
@@ -113,3 +116,16 @@ def test_x_forwarded_for_is_read_only_behind_declared_proxies(monkeypatch, hops,
         "/client-address", headers={"X-Forwarded-For": "198.51.100.5"}, environ_base={"REMOTE_ADDR": "192.0.2.1"}
     )
     assert response.get_data(as_text=True) == seen
+
+
+def test_with_redis_unreachable_sign_in_is_refused_plainly_without_checking_the_password(client, hashes, monkeypatch):
+    """The counters live in Redis: while it is down nobody signs in unthrottled, and nobody sees a 500."""
+    with socket.socket() as s:  # a port nothing listens on: a real client, a dead server
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(rds, "_client", redis.Redis(port=port, socket_connect_timeout=1))
+    right = {"email": "admin@example.org", "password": "koinonia-demo"}
+    response = _post(client, right)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "60"
+    assert "Signing in is briefly unavailable" in response.get_data(as_text=True)
+    assert hashes == []

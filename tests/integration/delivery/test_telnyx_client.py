@@ -182,6 +182,23 @@ def test_one_client_shared_by_32_threads_sends_each_recipient_once(client, simul
     assert set(stats["by_to"]) == set(numbers)
 
 
+def test_timed_fault_refuses_every_send_until_it_runs_out(simulator, client):
+    r = httpx.post(f"{simulator.url}/_sim/faults", json={"kind": "server_error", "seconds": 60})
+    assert r.status_code == 201 and 0 < r.json()["data"]["seconds_left"] <= 60
+    for _ in range(3):  # not consumed by use, unlike `times`
+        with pytest.raises(TransientError) as info:
+            client.send(CHURCH, MEMBER, "hi")
+        assert info.value.http_status == 500
+    simulator.clear_faults()
+    simulator.add_fault(kind="server_error", seconds=0.2)
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{simulator.url}/_sim/faults").json()["data"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.send(CHURCH, MEMBER, "after the outage").status == "queued"
+    assert simulator.stats()["by_to"] == {MEMBER: 1}
+    assert httpx.post(f"{simulator.url}/_sim/faults", json={"kind": "timeout", "seconds": 0}).status_code == 400
+
+
 def test_control_api_over_http(simulator, client):
     r = httpx.post(f"{simulator.url}/_sim/faults", json={"to": MEMBER, "kind": "server_error", "times": 1})
     assert r.status_code == 201

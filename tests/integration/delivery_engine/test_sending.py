@@ -8,7 +8,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 
-from app.broadcasts import tasks
+from app.broadcasts import sending, tasks
 from app.broadcasts.audience import AudienceSpec, audience_counts
 from app.broadcasts.services import BATCH_SIZE, broadcast_progress, cancel_broadcast
 from app.dead_letters import replay_dead_letter
@@ -64,6 +64,30 @@ def test_batch_sends_with_merge_fields_and_finishes(db, church, sim, small_group
     assert broadcast.status == "sent" and broadcast.sent_count == 5
     progress = broadcast_progress(broadcast)
     assert progress["queued"] == 0 and progress["sent"] == 5 and not progress["done"]
+
+
+def test_a_batch_claims_only_what_its_threads_can_send_now(db, app, church, sim, send_to, monkeypatch):
+    """A worker killed mid-batch must strand a handful of claims, not the whole batch."""
+    broadcast = send_to(AudienceSpec(everyone=True))
+    monkeypatch.setitem(app.config, "SEND_CONCURRENCY", 2)
+    window = sending.IN_FLIGHT_PER_THREAD * 2
+    real_claim = tasks.claim
+    asked, unsent = [], []  # per claim: rows asked for; rows claimed so far the provider has not seen
+    claimed = []
+
+    def watched_claim(broadcast_id, limit=BATCH_SIZE):
+        asked.append(limit)
+        unsent.append(len(claimed) - sum(sim.stats()["attempts_by_to"].values()))
+        rows = real_claim(broadcast_id, limit)
+        claimed.extend(rows)
+        return rows
+
+    monkeypatch.setattr(tasks, "claim", watched_claim)
+    tasks.send_batch(broadcast.id)
+    assert broadcast.recipient_count > 10 * window
+    assert {r.status for r in recipients(db, broadcast)} == {"sent"}
+    assert max(asked) <= window and max(unsent) <= window
+    assert sim.stats()["duplicates"] == {}
 
 
 def test_rate_limited_send_waits_for_reset_then_goes(db, sim, small_group, send_to):
