@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 
 from app.extensions import db
 from app.models import (
+    ApiKey,
     Branch,
     Broadcast,
     BroadcastRecipient,
@@ -54,6 +55,7 @@ ID_PARAMS: dict[str, type] = {
     "dead_letter_id": DeadLetter,
     "import_id": MemberImport,
     "passkey_id": Passkey,
+    "api_key_id": ApiKey,
 }
 
 

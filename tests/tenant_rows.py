@@ -63,6 +63,12 @@ def _values(param: str, church) -> dict:
             "public_key": b"iso-public-key",
             "user_handle": b"iso-handle",
         },
+        "api_key_id": lambda: {
+            "name": "Iso key",
+            "scopes": ["read"],
+            "prefix": "kn_live_iso0",
+            "key_hash": f"iso-{church.id}",
+        },
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")
