@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.api.v1 import idempotency, ratelimit
 from app.api.v1.keys import find_key, touch
-from app.errors import AuthError, NotFound, PermissionDenied, json_error
+from app.errors import AppError, AuthError, NotFound, PermissionDenied, json_error
 from app.extensions import db
 from app.models import Church
 from app.models.api_keys import ApiKey
@@ -112,8 +112,15 @@ def blueprint(name: str, description: str) -> Blueprint:
     blp.after_request(idempotency.store)
     blp.after_request(ratelimit.ietf_headers)
     blp.register_error_handler(422, unprocessable)
+    blp.register_error_handler(AppError, refused)
     ratelimit.apply(blp)
     return blp
+
+
+def refused(err: AppError):
+    """A service said no: nothing of the request is kept, then the usual envelope."""
+    db.session.rollback()
+    return json_error(err.status, err.code, err.message, err.details)
 
 
 def unprocessable(err):

@@ -31,8 +31,8 @@ def _fingerprint() -> str:
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
 
 
-def _redis_key(value: str) -> str:
-    key_id = g.api_actor.key.id
+def redis_key(key_id: int, value: str) -> str:
+    """Where the answer to `Idempotency-Key: value` sent with API key `key_id` is kept."""
     return f"koinonia:idem:{key_id}:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
@@ -44,7 +44,7 @@ def claim() -> Response | None:
     if not value or len(value) > MAX_KEY:
         raise ValidationError("Bad Idempotency-Key.", details={HEADER: [f"Between 1 and {MAX_KEY} characters."]})
     fingerprint = _fingerprint()
-    key = _redis_key(value)
+    key = redis_key(g.api_actor.key.id, value)
     pending = json.dumps({"state": "pending", "fingerprint": fingerprint})
     if rds.client.set(key, pending, nx=True, ex=PENDING_SECONDS):
         g.idempotency = (key, fingerprint)

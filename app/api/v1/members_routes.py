@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.api.v1 import schemas
 from app.api.v1.auth import actor, blueprint, requires
 from app.api.v1.paging import decode_cursor, page_of
-from app.errors import ValidationError
+from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.models import ConsentEvent, GroupMember, Member
 from app.people import services
@@ -56,7 +56,16 @@ def _input(member: Member | None, fields: dict) -> services.MemberInput:
 
 
 def _create(fields: dict) -> Member:
-    return services.create_member(actor(), _input(None, fields), source="api", how="through the API")
+    data = _input(None, fields)
+    _refuse_taken(data.phone_e164)
+    return services.create_member(actor(), data, source="api", how="through the API")
+
+
+def _refuse_taken(e164: str, member_id: int | None = None) -> None:
+    """409 naming the member who has the number (the member form's own check, before any write)."""
+    owner = services.phone_owner(actor().church_id, e164, member_id)
+    if owner is not None:
+        raise Conflict("This number already belongs to another member.", details={"member_id": owner.id})
 
 
 @blp.route("/members")
@@ -121,7 +130,9 @@ class OneMember(MethodView):
     def patch(self, fields: dict, member_id: int):
         """Change the fields sent; the others keep their values. Scope: `members:write`."""
         member = _member(member_id)
-        services.update_member(actor(), member, _input(member, fields))
+        data = _input(member, fields)
+        _refuse_taken(data.phone_e164, member.id)
+        services.update_member(actor(), member, data)
         db.session.commit()
         return {"data": member}
 

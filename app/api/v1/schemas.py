@@ -133,8 +133,8 @@ class MemberIdsSchema(Schema):
     )
 
 
-class BulkResultSchema(Schema):
+class BulkChangeSchema(Schema):
     changed = fields.Integer(required=True, metadata={"description": "Memberships added or removed."})
 
 
-BulkResult = one("BulkResult", BulkResultSchema)
+BulkResult = one("BulkResult", BulkChangeSchema)
