@@ -120,11 +120,14 @@ def find_key(token: str) -> ApiKey | None:
     return key
 
 
-def touch(key: ApiKey) -> None:
-    """Record that the key was used, at most once a minute (one conditional UPDATE, no read)."""
+def touch(key: ApiKey) -> bool:
+    """Record that the key was used, at most once a minute (one conditional UPDATE, no read).
+
+    Returns whether it wrote, so the caller commits only then.
+    """
     now = datetime.now(UTC)
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
-        return
+        return False
     stale = now - LAST_USED_EVERY
     db.session.execute(
         update(ApiKey)
@@ -132,3 +135,4 @@ def touch(key: ApiKey) -> None:
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+    return True

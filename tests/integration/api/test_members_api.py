@@ -57,10 +57,22 @@ def test_upsert_finds_by_phone_in_any_format(api, db, church):
 
 
 def test_a_taken_number_answers_409(api):
-    assert api.post("/api/v1/members", json={"phone": "+13125550145"}).status_code == 201
+    taken = api.post("/api/v1/members", json={"phone": "+13125550145"}).get_json()["data"]["id"]
     response = api.post("/api/v1/members", json={"phone": "312-555-0145"})
     assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "conflict"
+    assert response.get_json()["error"] == {
+        "code": "conflict",
+        "message": "This number already belongs to another member.",
+        "details": {"member_id": taken},
+    }
+    other = api.post("/api/v1/members", json={"phone": "+13125550155"}).get_json()["data"]["id"]
+    assert api.patch(f"/api/v1/members/{other}", json={"phone": "(312) 555-0145"}).status_code == 409
+    assert api.get(f"/api/v1/members/{other}").get_json()["data"]["phone"] == "+13125550155"
+
+
+def test_a_body_past_the_api_limit_answers_413(api):
+    response = api.post("/api/v1/members", json={"phone": "+13125550156", "first_name": "x" * 300_000})
+    assert response.status_code == 413
 
 
 def test_delete(api, db):
