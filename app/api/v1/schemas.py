@@ -62,14 +62,15 @@ MemberPage = page("MemberPage", MemberSchema)
 class MemberInputSchema(Schema):
     """What a client may set on a member (opting out is the member's own act, by text)."""
 
-    first_name = fields.String(load_default="", validate=validate.Length(max=NAME_MAX))
-    last_name = fields.String(load_default="", validate=validate.Length(max=NAME_MAX))
+    # No defaults here: an upsert leaves what it does not send as it was (a new member gets "").
+    first_name = fields.String(validate=validate.Length(max=NAME_MAX))
+    last_name = fields.String(validate=validate.Length(max=NAME_MAX))
     phone = fields.String(
         required=True,
         validate=validate.Length(min=1, max=PHONE_MAX),
         metadata={"description": "Any format; read in the church's country and stored as E.164."},
     )
-    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
 
 
 class MemberPatchSchema(Schema):

@@ -54,6 +54,10 @@ def test_upsert_finds_by_phone_in_any_format(api, db, church):
         .where(Member.church_id == church.id, Member.phone_e164 == "+13125550144")
     )
     assert db.session.scalar(count) == 1
+    # What an upsert does not send stays as it was.
+    kept = api.post("/api/v1/members/upsert", json={"phone": "3125550144", "email": "ada@example.org"})
+    assert kept.get_json()["data"]["first_name"] == "Adaeze"
+    assert kept.get_json()["data"]["email"] == "ada@example.org"
 
 
 def test_a_taken_number_answers_409(api):
