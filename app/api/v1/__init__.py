@@ -22,7 +22,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from app.api.v1 import schemas
+from app.api.v1 import docs_routes, groups_routes, members_routes, schemas
 from app.extensions import csrf
 from app.security.inputs import IdConverter
 
@@ -45,9 +45,6 @@ api = KoinoniaApi()
 
 def init_api(app: Flask) -> None:
     """Bind the API, its documents and its blueprints to the app."""
-    # Reach the people domain through their services: imported when the app is built, as BLUEPRINTS are.
-    from app.api.v1 import docs_routes, groups_routes, members_routes
-
     app.config.setdefault("API_TITLE", "Koinonia API")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")

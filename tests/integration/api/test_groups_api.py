@@ -43,3 +43,17 @@ def test_bulk_lists_are_bounded(api):
     assert too_many.get_json()["error"]["details"].keys() == {"member_ids"}
     empty = api.post(f"/api/v1/groups/{group_id}/members", json={"member_ids": []})
     assert empty.status_code == 422
+
+
+def test_a_key_lists_only_its_own_church(api_as, db, church, other_church):
+    hope = api_as(church="hope")
+    members = hope.get("/api/v1/members?limit=100").get_json()["data"]
+    theirs = set(db.session.scalars(select(Member.id).where(Member.church_id == other_church.id)))
+    assert members and {m["id"] for m in members} <= theirs
+    group_ids = {g["id"] for g in hope.get("/api/v1/groups?limit=100").get_json()["data"]}
+    grace_group = api_as().post("/api/v1/groups", json={"name": "Grace only"}).get_json()["data"]["id"]
+    assert grace_group not in group_ids
+    assert hope.get(f"/api/v1/groups/{grace_group}").status_code == 404
+    assert (
+        hope.post(f"/api/v1/groups/{grace_group}/members", json={"member_ids": [members[0]["id"]]}).status_code == 404
+    )
