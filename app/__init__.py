@@ -44,6 +44,8 @@ BLUEPRINTS = (
 
 # Machine endpoints: no cookie session (and so no user loading) is opened for them.
 SESSIONLESS_PREFIXES = ("/webhooks/", "/health")
+# The REST API authenticates by bearer key alone: no cookie session either, but rate limited.
+API_PREFIX = "/api/v1/"
 
 
 @limiter.request_filter
@@ -58,7 +60,7 @@ class MachineAwareSessionInterface(SecureCookieSessionInterface):
     """The signed-cookie session, skipped for webhooks and health checks, which never use it."""
 
     def open_session(self, app, request):
-        if request.path.startswith(SESSIONLESS_PREFIXES):
+        if request.path.startswith(SESSIONLESS_PREFIXES) or request.path.startswith(API_PREFIX):
             return self.null_session_class()
         return super().open_session(app, request)
 
@@ -89,6 +91,8 @@ def create_app(config_class: type[Config] = Config) -> Flask:
 
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
+    # flask-smorest registers its own blueprints (and the OpenAPI document) on the app.
+    import_module("app.api.v1").init_api(app)
     register_error_handlers(app)
     register_cli(app)
     _install_request_hooks(app)

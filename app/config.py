@@ -265,6 +265,9 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = "koinonia:rl"
+    # Exact windows: "at most 20 in any 10 seconds" holds across a window's edge (a fixed window
+    # lets 40 through there). A few hits a minute per key make the sorted set cheap.
+    RATELIMIT_STRATEGY = "moving-window"
     # Per user and endpoint for the composer's live checks, which fire as people type.
     COMPOSER_RATE_LIMIT = "120 per minute"
     SLOW_QUERY_MS = 200

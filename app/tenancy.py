@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from app.extensions import db
 from app.models import (
     AccountToken,
+    ApiKey,
     Branch,
     Broadcast,
     BroadcastRecipient,
@@ -56,6 +57,7 @@ ID_PARAMS: dict[str, type] = {
     "import_id": MemberImport,
     "passkey_id": Passkey,
     "invitation_id": AccountToken,  # a staff invitation (app.accounts.invitations)
+    "api_key_id": ApiKey,
 }
 
 

@@ -72,6 +72,12 @@ def _values(param: str, church) -> dict:
             "payload": {"role": "leader", "group_ids": []},
             "expires_at": datetime.now(UTC) + timedelta(days=7),
         },
+        "api_key_id": lambda: {
+            "name": "Iso key",
+            "scopes": ["read"],
+            "prefix": "kn_live_iso0",
+            "key_hash": f"iso-{church.id}",
+        },
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")

@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic autogenerate needs them loaded)."""
 
 from app.models.accounts import AccountToken
+from app.models.api_keys import ApiKey
 from app.models.base import Base
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
@@ -13,6 +14,7 @@ from app.models.two_factor import Passkey, RecoveryCode, TotpSecret
 
 __all__ = [
     "AccountToken",
+    "ApiKey",
     "AuditLog",
     "Base",
     "Branch",

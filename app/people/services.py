@@ -158,11 +158,11 @@ def _flush_or_conflict(member: Member) -> None:
         raise Conflict(f"This number already belongs to {name}.", details={"member_id": owner and owner.id}) from exc
 
 
-def create_member(actor: User, data: MemberInput) -> Member:
-    """Add a member typed in by staff; the consent ledger records who added them and how."""
+def create_member(actor: User, data: MemberInput, *, source: str = "form", how: str = "on the member form") -> Member:
+    """Add a member typed in by staff (or sent by the API); the consent ledger records who and how."""
     require_admin(actor)
     now = datetime.now(UTC)
-    member = Member(church_id=actor.church_id, consent_source="form", consent_at=now)
+    member = Member(church_id=actor.church_id, consent_source=source, consent_at=now)
     _apply(member, data, actor.church_id)
     db.session.add(member)
     _flush_or_conflict(member)
@@ -172,9 +172,9 @@ def create_member(actor: User, data: MemberInput) -> Member:
             church_id=actor.church_id,
             member_id=member.id,
             action="opt_in",
-            source="form",
+            source=source,
             user_id=actor.id,
-            detail=f"Added on the member form by {actor.display_name}",
+            detail=f"Added {how} by {actor.display_name}",
         )
     )
     audit(actor, "member.created", member.id)

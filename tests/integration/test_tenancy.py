@@ -25,8 +25,20 @@ def test_every_id_parameter_is_registered(app):
     assert not unknown, f"register these id parameters in app.tenancy.ID_PARAMS: {sorted(unknown)}"
 
 
+def _hope_api_key(db) -> str:
+    """A key of Hope Chapel holding every scope: the API is walked with it, as pages are with a session."""
+    from app.api.v1.keys import create_key
+    from app.auth.services import find_user_by_email
+    from app.models.api_keys import API_SCOPES
+
+    made = create_key(find_user_by_email("admin@hope.example.org"), "Isolation walk", list(API_SCOPES))
+    db.session.commit()
+    return made.secret
+
+
 def test_other_churches_ids_are_not_found(app, client, db, church, other_church, login_as):
     login_as("hope")  # signed in to Hope Chapel, trying Grace's ids
+    api_headers = {"HX-Request": "true", "Authorization": f"Bearer {_hope_api_key(db)}"}
     rules = list(_id_rules(app))
     assert rules, "no routes with ids yet"
     ids = {param: ensure_row(model, church) for param, model in ID_PARAMS.items()}
@@ -35,8 +47,13 @@ def test_other_churches_ids_are_not_found(app, client, db, church, other_church,
         values = {a: ids[a] for a in args}
         path = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(path, method=method, headers={"HX-Request": "true"})
-            assert response.status_code in (403, 404), f"{method} {path} answered {response.status_code}"
+            if path.startswith("/api/v1/"):
+                # A key reads only its own church: another's id is not found, never forbidden.
+                response = client.open(path, method=method, headers=api_headers, json={})
+                assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
+            else:
+                response = client.open(path, method=method, headers={"HX-Request": "true"})
+                assert response.status_code in (403, 404), f"{method} {path} answered {response.status_code}"
             checked += 1
     assert checked
 

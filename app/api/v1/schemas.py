@@ -1,0 +1,141 @@
+"""The API's shapes: each validates requests and is the OpenAPI document's description of them.
+
+An API member is exactly `{id, first_name, last_name, phone, email, opted_out}`, phone in E.164.
+Lists answer `{"data": [...], "next_cursor": string|null}`; one resource `{"data": {...}}`.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.people.phones import PHONE_MAX
+from app.people.services import MAX_BULK
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 50
+NAME_MAX = 100
+EMAIL_MAX = 320
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "validation_error"})
+    message = fields.String(required=True)
+    details = fields.Dict(metadata={"description": "For 422: each field and its messages."})
+
+
+class ErrorEnvelopeSchema(Schema):
+    error = fields.Nested(ErrorSchema, required=True)
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+class MemberSchema(Schema):
+    id = fields.Integer(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    phone = fields.String(
+        required=True, allow_none=True, attribute="phone_e164", metadata={"description": "E.164, e.g. +13125550142"}
+    )
+    email = fields.String(required=True, allow_none=True)
+    opted_out = fields.Boolean(required=True, metadata={"description": "Texted STOP; only the member can undo it."})
+
+
+def one(name: str, item: type[Schema]) -> type[Schema]:
+    """`{"data": {...}}`: one resource."""
+    return Schema.from_dict({"data": fields.Nested(item, required=True)}, name=name)
+
+
+def page(name: str, item: type[Schema]) -> type[Schema]:
+    """`{"data": [...], "next_cursor": string|null}`: a page of a list."""
+    shape = {
+        "data": fields.List(fields.Nested(item), required=True),
+        "next_cursor": fields.String(required=True, allow_none=True),
+    }
+    return Schema.from_dict(shape, name=name)
+
+
+MemberOne = one("MemberOne", MemberSchema)
+MemberPage = page("MemberPage", MemberSchema)
+
+
+class MemberInputSchema(Schema):
+    """What a client may set on a member (opting out is the member's own act, by text)."""
+
+    # No defaults here: an upsert leaves what it does not send as it was (a new member gets "").
+    first_name = fields.String(validate=validate.Length(max=NAME_MAX))
+    last_name = fields.String(validate=validate.Length(max=NAME_MAX))
+    phone = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=PHONE_MAX),
+        metadata={"description": "Any format; read in the church's country and stored as E.164."},
+    )
+    email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+
+
+class MemberPatchSchema(Schema):
+    first_name = fields.String(validate=validate.Length(max=NAME_MAX))
+    last_name = fields.String(validate=validate.Length(max=NAME_MAX))
+    phone = fields.String(validate=validate.Length(min=1, max=PHONE_MAX))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+
+
+class PageArgs(Schema):
+    cursor = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "`next_cursor` of the last page."}
+    )
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class MemberListArgs(PageArgs):
+    group = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={"description": "A group's id."})
+    opted_out = fields.Boolean()
+    updated_since = fields.AwareDateTime(
+        default_timezone=None, metadata={"description": "ISO 8601 with a time zone, e.g. 2026-01-31T09:00:00Z"}
+    )
+
+
+class ConsentEventSchema(Schema):
+    id = fields.Integer(required=True)
+    action = fields.String(required=True, metadata={"enum": ["opt_in", "opt_out"]})
+    source = fields.String(required=True)
+    keyword = fields.String(required=True, allow_none=True)
+    phone_number = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+ConsentPage = page("ConsentPage", ConsentEventSchema)
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+class GroupSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True, allow_none=True)
+
+
+GroupOne = one("GroupOne", GroupSchema)
+GroupPage = page("GroupPage", GroupSchema)
+
+
+class GroupInputSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class MemberIdsSchema(Schema):
+    member_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BULK),
+        metadata={"description": f"At most {MAX_BULK}; ids of other churches are ignored."},
+    )
+
+
+class BulkChangeSchema(Schema):
+    changed = fields.Integer(required=True, metadata={"description": "Memberships added or removed."})
+
+
+BulkResult = one("BulkResult", BulkChangeSchema)
