@@ -43,8 +43,10 @@ DONE = {
     "cleared": "All faults and STOP blocks cleared.",
 }
 STYLE = (
-    "form{display:grid;gap:.5rem;max-width:36rem}label{font-weight:600}input,select,textarea{font:inherit;"
-    "padding:.35rem}.row{display:flex;gap:.5rem;flex-wrap:wrap}.row>*{flex:1}.error{color:#b42318}"
+    "form{display:grid;grid-template-columns:minmax(0,1fr);gap:.5rem;max-width:36rem}label{font-weight:600}"
+    "input,select,textarea{font:inherit;padding:.35rem;width:100%;box-sizing:border-box}.row{display:flex;gap:.5rem;flex-wrap:wrap}"
+    ".row>*{flex:1;min-width:9rem;display:grid;gap:.25rem;align-content:start}.error{color:#b42318}"
+    "table{display:block;overflow-x:auto}td.n{white-space:nowrap}td{overflow-wrap:break-word;min-width:12rem}"
     ".done{background:#e7f6ec;padding:.5rem 1rem;border-radius:6px}.hint{color:#52606d;font-size:.9em}"
     "section{margin:2rem 0}button{font:inherit;padding:.4rem 1rem;justify-self:start}"
 )
@@ -97,7 +99,9 @@ async def _inbound(sim: Simulator, form: dict[str, str]) -> Response:
     if errors:
         return _html(422, render(sim, inbound=values, inbound_errors=errors))
     result = await sim._inbound({"from": sender, "to": to, "text": values["text"], "wait": False})
-    sim.sent_in.appendleft({"time": st.now_iso(datetime.now(UTC)), "from": sender, "to": to, **result})
+    sim.sent_in.appendleft(
+        {"time": st.now_iso(datetime.now(UTC)), "from": sender, "to": to, "text": values["text"], **result}
+    )
     return _redirect("/?done=inbound#inbound")
 
 
@@ -180,7 +184,10 @@ def _inbound_form(
         return "".join(out)
 
     to_chosen = values.get("to") or (churches[0] if churches else "")
-    recent = "".join(f"<li>{_e(s['time'])}: {_e(s['from'])} → {_e(s['to'])}</li>" for s in sent_in[:5])
+    recent = "".join(
+        f"<li>{_e(_when(s['time']))}: {_e(s['from'])} → {_e(s['to'])}: {_e(_short(s.get('text', ''), 80))}</li>"
+        for s in sent_in[:5]
+    )
     return (
         '<section id="inbound"><h2>Text the church as a member</h2>'
         f"{_error(errors, 'form')}"
@@ -191,6 +198,8 @@ def _inbound_form(
         '<label for="from_other">…or another number (a new member)</label>'
         f'<input id="from_other" name="from_other" inputmode="tel" maxlength="{MAX_FIELD}" '
         f'placeholder="+13125551001" value="{_e(values.get("from_other", ""))}">'
+        '<p class="hint">The demo members are +13125551000 to +13125551059 (Grace Community Church, '
+        "+13125550100) and +13125559000 to +13125559007 (Hope Chapel, +13125550200).</p>"
         '<label for="to">To (the church number)</label>'
         f'<select id="to" name="to">{options(churches, to_chosen, "— pick a church number —")}</select>'
         f"{_error(errors, 'to')}"
@@ -214,8 +223,8 @@ def _sent_table(messages: list[dict[str, Any]]) -> str:
             "<p>Nothing sent yet. Broadcasts and replies appear here as the app sends them.</p></section>"
         )
     rows = "".join(
-        f"<tr><td>{_e(m['time'])}</td><td>{_e(m['from'])}</td><td>{_e(m['to'])}</td>"
-        f"<td>{_e(_short(m['text']))}</td><td>{_e(m['status'])}</td></tr>"
+        f'<tr><td class="n">{_e(_when(m["time"]))}</td><td class="n">{_e(m["from"])}</td>'
+        f'<td class="n">{_e(m["to"])}</td><td>{_e(_short(m["text"]))}</td><td class="n">{_e(m["status"])}</td></tr>'
         for m in messages
     )
     return (
@@ -285,6 +294,11 @@ def _distinct(numbers) -> list[str]:
             if len(seen) >= SHOWN_NUMBERS:
                 break
     return seen
+
+
+def _when(iso: str) -> str:
+    """'2026-12-07 19:51:25' from Telnyx's ISO timestamp (UTC)."""
+    return iso.replace("T", " ")[:19]
 
 
 def _short(text: str, limit: int = 480) -> str:
