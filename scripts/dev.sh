@@ -179,7 +179,7 @@ done
 cat >&2 <<EOF
 
   Koinonia is running at $APP_BASE_URL
-  SMS provider: $SMS_PROVIDER$([ "$SMS_PROVIDER" = simulator ] && echo " (simulator on 127.0.0.1:$SIMULATOR_PORT)")
+  SMS provider: $SMS_PROVIDER$([ "$SMS_PROVIDER" = simulator ] && echo " (simulator on 127.0.0.1:$SIMULATOR_PORT)")$([ "$SMS_PROVIDER" = simulator ] && printf '\n  Text in as a member, see what was sent, switch on faults: http://127.0.0.1:%s/' "$SIMULATOR_PORT")
   Mail: $([ "$MAIL_SINK" = 1 ] && echo "caught by the SMTP sink, read it at http://127.0.0.1:$SIMULATOR_PORT/mail" || echo "sent through $(echo "$SMTP_URL" | sed -E 's#//[^@/]*@#//#')")
 
   Demo logins (password koinonia-demo):

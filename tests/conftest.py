@@ -124,6 +124,23 @@ def other_church(db):
 
 
 @pytest.fixture
+def no_demo_history(db):
+    """The demo churches before anything was sent: no broadcasts, their recipients, the replies
+    they drew or the usage they counted (the seed's recent conversations stay)."""
+    from sqlalchemy import text
+
+    for statement in (
+        "DELETE FROM conversation_messages WHERE broadcast_id IS NOT NULL",
+        "DELETE FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m "
+        "WHERE m.conversation_id = c.id)",
+        "DELETE FROM broadcasts",
+        "DELETE FROM usage_periods",
+    ):
+        db.session.execute(text(statement))
+    db.session.flush()
+
+
+@pytest.fixture
 def login_as(client, db, church):
     """Sign the test client in as a user of the given role (owner, admin, leader) or email."""
     from app.auth import sessions

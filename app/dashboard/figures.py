@@ -105,10 +105,14 @@ def recent_broadcasts(scope: Scope, limit: int = 5) -> list[dict]:
 
 
 def delivery_bar(row) -> dict[str, int]:
-    """Whole-percent widths of the delivered / sent / failed / skipped / queued parts of a broadcast."""
+    """Whole-percent widths of the delivered / sent / failed / skipped / queued parts of a broadcast.
+
+    Each counter holds the recipients currently in its status (app.delivery.transitions), so
+    "sent" is those accepted and not yet confirmed, never a total to subtract from.
+    """
     total_count = max(int(row["recipient_count"] or 0), 1)
     delivered, failed, skipped = (int(row[k] or 0) for k in ("delivered_count", "failed_count", "skipped_count"))
-    sent = max(int(row["sent_count"] or 0) - delivered - failed, 0)
+    sent = int(row["sent_count"] or 0)
     parts = {"delivered": delivered, "sent": sent, "failed": failed, "skipped": skipped}
     widths = {k: min(100, round(100 * v / total_count)) for k, v in parts.items()}
     widths["queued"] = max(0, 100 - sum(widths.values()))

@@ -7,12 +7,13 @@ import json
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.delivery import simnumbers
+from app.delivery import simnumbers, simpage
 from app.delivery import simstate as st
 from app.delivery.simcontrol import control
 from app.delivery.simhttp import ClientPool, Request, Response, serve_connection
@@ -100,6 +101,8 @@ class Simulator(WebhookMixin):
         self._inflight = 0
         # The SMTP sink whose mail /mail lists (make dev's; None when it runs none).
         self.mail_sink: MailSink | None = None
+        # Texts sent in from the page at / (newest first), shown there.
+        self.sent_in: deque[dict[str, Any]] = deque(maxlen=20)
 
     @property
     def url(self) -> str:
@@ -251,6 +254,8 @@ class Simulator(WebhookMixin):
             return self._buy_numbers(req)
         if req.path.startswith("/_sim/"):
             return await control(self, req)
+        if simpage.handles(req.path):
+            return await simpage.handle(self, req)
         if req.method == "GET" and self.mail_sink is not None and req.path.startswith("/mail"):
             page = self.mail_sink.page(req.path)
             if page is not None:

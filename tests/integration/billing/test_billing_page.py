@@ -35,6 +35,7 @@ def test_without_stripe_keys_plans_still_apply(app, client, login_as, church):
     assert "Stripe is not configured" in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("no_demo_history")
 def test_usage_meter_and_plans_with_stripe(fake_stripe, client, login_as, church):
     login_as("owner")
     record_usage(church.id, 250)
@@ -45,6 +46,7 @@ def test_usage_meter_and_plans_with_stripe(fake_stripe, client, login_as, church
     assert fake_stripe.api_base in page.headers["Content-Security-Policy"]  # the form may redirect there
 
 
+@pytest.mark.usefixtures("no_demo_history")
 @pytest.mark.parametrize(
     ("used", "expected", "absent"),
     [(500, None, "segments are used"), (800, "80% of this month", "used up"), (1000, "are used up", "80%")],

@@ -1,5 +1,6 @@
 """Composer pages and partials: the page, the live counter, the audience count, member search."""
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import Broadcast, Member, Template
@@ -145,6 +146,7 @@ def test_progress_partial_stops_polling_when_done(client, login_as, compose, db,
     assert "hx-trigger" not in partial and "finished" in partial
 
 
+@pytest.mark.usefixtures("no_demo_history")
 def test_list_pages_by_keyset_and_answers_fragments_to_htmx(client, login_as, db, church):
     from app.broadcasts.history import PAGE_SIZE
     from app.models import Conversation, ConversationMessage
@@ -277,6 +279,7 @@ def test_a_page_cursor_past_bigint_is_ignored_not_a_server_error(client, login_a
         assert client.get(f"/broadcasts?before={before}").status_code == 200
 
 
+@pytest.mark.usefixtures("no_demo_history")
 def test_a_scheduled_broadcast_says_when_it_goes_not_that_it_is_updating(client, login_as, compose, db, church):
     from datetime import date, timedelta
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.failures.services import failure_page
@@ -58,6 +59,7 @@ def test_the_dashboard_link_leads_to_failures_with_reasons_and_retry_only_where_
     assert f"/failures/replies/{reply.id}/retry" in html
 
 
+@pytest.mark.usefixtures("no_demo_history")
 def test_a_leader_sees_only_their_groups_failures(client, db, church, login_as):
     inside, outside = _youth_and_other(db, church)
     b = broadcast(church.id, body="Choir practice moved", status="sent")
@@ -110,6 +112,7 @@ def test_retry_of_a_reply_sends_it_again(client, db, church, login_as):
     assert again is not None and again.body == reply.body and again.status == "sending"
 
 
+@pytest.mark.usefixtures("no_demo_history")
 def test_failures_page_by_keyset_without_overlap(db, church):
     owner = db.session.scalar(select(User).where(User.email == "admin@example.org"))
     members = db.session.scalars(select(Member).where(Member.church_id == church.id).limit(5)).all()
@@ -137,6 +140,7 @@ def test_another_churchs_failure_cannot_be_retried(client, db, church, login_as)
     assert "Grace only" not in client.get("/failures").get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("no_demo_history")
 def test_a_text_scheduled_for_later_does_not_count_as_a_retry(client, db, church, login_as):
     login_as("owner")
     inside, _ = _youth_and_other(db, church)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app import cache
@@ -160,6 +161,7 @@ def test_reply_to_recent_broadcast_is_linked_and_assigned_to_group_leader(db, ch
     assert conv.assignee_id == leader.id
 
 
+@pytest.mark.usefixtures("no_demo_history")
 def test_reply_after_72_hours_is_not_linked(db, church):
     youth, member = _youth_member(db, church)
     _broadcast_to(db, church, member, youth, hours_ago=80)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.inbox.inbound import handle_received
 from app.models import Conversation, Group, GroupMember, Member, User
@@ -41,6 +41,12 @@ def _members(db, church, group_name: str | None = "Youth", n: int = 1) -> list[M
     members = db.session.scalars(query.order_by(Member.id).limit(n)).all()
     assert len(members) == n
     return members
+
+
+@pytest.fixture(autouse=True)
+def nothing_waiting(db, no_demo_history):
+    """Start with no thread waiting for a mail (the demo seed leaves a few unread)."""
+    db.session.execute(text("UPDATE conversations SET unread_since = NULL"))
 
 
 @pytest.fixture
