@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import merge
 from app.auth.decorators import STAFF, role_required
-from app.broadcasts import bp, history, pages
+from app.broadcasts import bp, control, export, history, pages
 from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
 from app.broadcasts.services import cancel_broadcast
+from app.csv_export import ExportRunning
 from app.deletion import ask_then_delete
 from app.delivery.errors import describe
 from app.delivery.segments import replace_smart_characters
@@ -99,6 +100,78 @@ def cancel(broadcast_id: int):
         template="broadcasts/cancel.html",
         **history.detail(broadcast, current_user),
     )
+
+
+# ---- control: pause, resume, send again, export ----------------------------------------------
+
+# A download streams a whole table through a cursor: a few a minute per person is plenty.
+export_limit = limiter.limit(
+    lambda: current_app.config.get("EXPORT_RATE_LIMIT", "10 per minute"), key_func=user_rate_key
+)
+
+
+def _managed(broadcast_id: int):
+    broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
+    pages.require_sender(current_user, broadcast)
+    return broadcast
+
+
+def _refused(err: AppError, broadcast_id: int):
+    db.session.rollback()
+    flash(err.message, "error")
+    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+
+
+@bp.post("/broadcasts/<int:broadcast_id>/pause")
+@role_required(*STAFF)
+def pause(broadcast_id: int):
+    """Hold a sending broadcast: workers stop at their next claim; texts already on their way finish."""
+    broadcast = _managed(broadcast_id)
+    try:
+        control.pause(broadcast, current_user)
+    except AppError as err:
+        return _refused(err, broadcast_id)
+    flash("Broadcast paused. Nobody else gets it until you resume.", "success")
+    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+
+
+@bp.post("/broadcasts/<int:broadcast_id>/resume")
+@role_required(*STAFF)
+def resume(broadcast_id: int):
+    """Carry on with a paused broadcast, from the people it had not reached."""
+    broadcast = _managed(broadcast_id)
+    try:
+        control.resume(broadcast, current_user)
+    except AppError as err:
+        return _refused(err, broadcast_id)
+    flash("Broadcast resumed.", "success")
+    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+
+
+@bp.post("/broadcasts/<int:broadcast_id>/resend-failed")
+@role_required(*STAFF)
+def resend_failed(broadcast_id: int):
+    """A new broadcast of the same text to those whose text failed for a reason worth another try."""
+    broadcast = _managed(broadcast_id)
+    try:
+        again = control.resend_failed(broadcast, current_user)
+    except AppError as err:
+        return _refused(err, broadcast_id)
+    flash(f"Sent again to {again.recipient_count} {'person' if again.recipient_count == 1 else 'people'}.", "success")
+    return redirect(url_for("broadcasts.show", broadcast_id=again.id))
+
+
+@bp.get("/broadcasts/<int:broadcast_id>/recipients.csv")
+@export_limit
+@role_required(*STAFF)
+def export_recipients(broadcast_id: int):
+    """The recipients the user may see, with status and the reason a text failed, as CSV."""
+    broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
+    try:
+        return export.export_response(current_user, broadcast)
+    except ExportRunning as err:
+        page = render_template("errors/error.html", status=429, title="An export is already running", message=str(err))
+        return page, 429, {"Retry-After": "30"}
 
 
 # ---- composer -------------------------------------------------------------------------------
