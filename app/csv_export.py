@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
 
-from flask import Response
+from flask import Response, current_app, render_template
 from sqlalchemy import Connection, Engine, Select, create_engine
 from sqlalchemy.pool import NullPool
 
-from app.extensions import db, rds
+from app.extensions import db, limiter, rds, user_rate_key
 from app.security import csvfiles
 
 BATCH = 1000
@@ -31,8 +31,18 @@ _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del
 _export_engines: dict[object, Engine] = {}
 
 
+# A download streams a whole table through a cursor: a few a minute per person is plenty.
+export_limit = limiter.limit(lambda: current_app.config["EXPORT_RATE_LIMIT"], key_func=user_rate_key)
+
+
 class ExportRunning(Exception):
     """This user already has an export of this kind downloading."""
+
+
+def busy_response(err: ExportRunning):
+    """What a second export while one is downloading answers: 429 with the reason in words."""
+    page = render_template("errors/error.html", status=429, title="An export is already running", message=str(err))
+    return page, 429, {"Retry-After": "30"}
 
 
 def when(value: datetime | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from app import merge
@@ -14,7 +14,7 @@ from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
 from app.broadcasts.services import cancel_broadcast
-from app.csv_export import ExportRunning
+from app.csv_export import ExportRunning, busy_response, export_limit
 from app.deletion import ask_then_delete
 from app.delivery.errors import describe
 from app.delivery.segments import replace_smart_characters
@@ -104,11 +104,6 @@ def cancel(broadcast_id: int):
 
 # ---- control: pause, resume, send again, export ----------------------------------------------
 
-# A download streams a whole table through a cursor: a few a minute per person is plenty.
-export_limit = limiter.limit(
-    lambda: current_app.config.get("EXPORT_RATE_LIMIT", "10 per minute"), key_func=user_rate_key
-)
-
 
 def _managed(broadcast_id: int):
     broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
@@ -122,30 +117,28 @@ def _refused(err: AppError, broadcast_id: int):
     return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
 
 
+def _act(broadcast_id: int, action, done: str):
+    broadcast = _managed(broadcast_id)
+    try:
+        action(broadcast, current_user)
+    except AppError as err:
+        return _refused(err, broadcast_id)
+    flash(done, "success")
+    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+
+
 @bp.post("/broadcasts/<int:broadcast_id>/pause")
 @role_required(*STAFF)
 def pause(broadcast_id: int):
     """Hold a sending broadcast: workers stop at their next claim; texts already on their way finish."""
-    broadcast = _managed(broadcast_id)
-    try:
-        control.pause(broadcast, current_user)
-    except AppError as err:
-        return _refused(err, broadcast_id)
-    flash("Broadcast paused. Nobody else gets it until you resume.", "success")
-    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+    return _act(broadcast_id, control.pause, "Broadcast paused. Nobody else gets it until you resume.")
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/resume")
 @role_required(*STAFF)
 def resume(broadcast_id: int):
     """Carry on with a paused broadcast, from the people it had not reached."""
-    broadcast = _managed(broadcast_id)
-    try:
-        control.resume(broadcast, current_user)
-    except AppError as err:
-        return _refused(err, broadcast_id)
-    flash("Broadcast resumed.", "success")
-    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
+    return _act(broadcast_id, control.resume, "Broadcast resumed.")
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/resend-failed")
@@ -170,8 +163,7 @@ def export_recipients(broadcast_id: int):
     try:
         return export.export_response(current_user, broadcast)
     except ExportRunning as err:
-        page = render_template("errors/error.html", status=429, title="An export is already running", message=str(err))
-        return page, 429, {"Retry-After": "30"}
+        return busy_response(err)
 
 
 # ---- composer -------------------------------------------------------------------------------
