@@ -10,6 +10,7 @@ from flask_login import current_user
 from app import merge
 from app.auth.decorators import STAFF, role_required
 from app.broadcasts import bp, control, export, history, pages
+from app.broadcasts.composer import normalise_newlines
 from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
@@ -18,7 +19,7 @@ from app.csv_export import ExportRunning, busy_response, export_limit
 from app.deletion import ask_then_delete
 from app.delivery.errors import describe
 from app.delivery.segments import replace_smart_characters
-from app.errors import AppError
+from app.errors import AppError, Conflict
 from app.extensions import db, limiter, user_rate_key
 from app.htmx import render, trigger
 from app.models import Schedule, Template
@@ -139,6 +140,47 @@ def pause(broadcast_id: int):
 def resume(broadcast_id: int):
     """Carry on with a paused broadcast, from the people it had not reached."""
     return _act(broadcast_id, control.resume, "Broadcast resumed.")
+
+
+@bp.route("/broadcasts/<int:broadcast_id>/edit", methods=["GET", "POST"])
+@role_required(*STAFF)
+def edit(broadcast_id: int):
+    """Change a scheduled broadcast's text, audience and time with the composer, until it starts."""
+    broadcast = _managed(broadcast_id)
+    pages.require_composer(current_user)
+    back = url_for("broadcasts.show", broadcast_id=broadcast.id)
+    if broadcast.status != "scheduled":
+        flash(control.STARTED, "error")
+        return redirect(back)
+    form = _form()
+    # A one-off stays a one-off: "Repeat" is a new repeating broadcast, made from the composer.
+    form.when.choices = [("now", "Send now"), ("later", "Schedule")]
+    church = current_user.church
+    if request.method == "GET":
+        pages.fill_from(form, broadcast, church.timezone)
+        return render("broadcasts/new.html", **pages.composer_context(form, current_user, editing=broadcast))
+    if not pages.validate(form, current_user):
+        return render(
+            "broadcasts/new.html", status=422, **pages.composer_context(form, current_user, editing=broadcast)
+        )
+    try:
+        control.edit_scheduled(
+            broadcast,
+            current_user,
+            title=form.title.data,
+            body=normalise_newlines(form.body.data or ""),
+            media_urls=form.media_list(),
+            spec=pages.spec_for(form, current_user),
+            scheduled_at=form.scheduled_at(church.timezone),
+        )
+    except Conflict as err:
+        return _refused(err, broadcast.id)
+    except AppError as err:
+        db.session.rollback()
+        context = pages.composer_context(form, current_user, editing=broadcast, refusal=err.message)
+        return render("broadcasts/new.html", status=422, **context)
+    flash("Broadcast updated.", "success")
+    return redirect(back)
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/resend-failed")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select, update
 
 from app.broadcasts import control, tasks
 from app.broadcasts.audience import AudienceSpec
-from app.broadcasts.services import BATCH_SIZE
+from app.broadcasts.services import BATCH_SIZE, start_due_broadcasts
 from app.models import AuditLog, Broadcast, BroadcastRecipient
 
 
@@ -148,3 +151,71 @@ def test_nothing_to_resend_when_every_failure_is_permanent(client, db, church, s
     assert "sending again could fix" in page
     assert db.session.scalar(select(func.count()).select_from(Broadcast).where(Broadcast.church_id == church.id)) >= 1
     assert not db.session.scalar(select(Broadcast).where(Broadcast.idempotency_key == f"resend-failed-{broadcast.id}"))
+
+
+CHICAGO = ZoneInfo("America/Chicago")  # Grace Community Church's time zone
+
+
+def _scheduled(send_to, spec, hours: int = 24):
+    return send_to(spec, body="Old text", scheduled_at=datetime.now(UTC) + timedelta(hours=hours))
+
+
+def _edit_form(group_id: int, body: str, when: str = "later") -> dict:
+    local = datetime.now(CHICAGO) + timedelta(days=2)
+    return {
+        "body": body,
+        "group_ids": [str(group_id)],
+        "when": when,
+        "send_date": local.date().isoformat(),
+        "send_time": "09:30",
+        "idempotency_key": "edit",
+    }
+
+
+def test_edit_a_scheduled_broadcast_before_it_starts(client, db, church, sim, small_group, send_to, login_as):
+    broadcast = _scheduled(send_to, AudienceSpec(everyone=True))
+    db.session.commit()
+    login_as("leader")  # did not make it: no Edit button, and the page refuses
+    assert ">Edit</a>" not in client.get(f"/broadcasts/{broadcast.id}").get_data(as_text=True)
+    assert client.get(f"/broadcasts/{broadcast.id}/edit").status_code in (403, 404)
+
+    login_as("owner")
+    assert ">Edit</a>" in client.get(f"/broadcasts/{broadcast.id}").get_data(as_text=True)
+    form = client.get(f"/broadcasts/{broadcast.id}/edit").get_data(as_text=True)
+    assert "Old text" in form and "Save changes" in form and 'value="repeat"' not in form
+
+    bad = client.post(f"/broadcasts/{broadcast.id}/edit", data={**_edit_form(small_group.id, ""), "when": "later"})
+    assert bad.status_code == 422 and "Write the message first." in bad.get_data(as_text=True)
+
+    response = client.post(f"/broadcasts/{broadcast.id}/edit", data=_edit_form(small_group.id, "New text"))
+    assert response.status_code == 302
+    db.session.refresh(broadcast)
+    assert broadcast.status == "scheduled" and broadcast.body == "New text" and broadcast.recipient_count == 5
+    assert broadcast.scheduled_at.astimezone(CHICAGO).strftime("%H:%M") == "09:30"
+    assert statuses(db, broadcast) == {"queued": 5}
+    assert db.session.scalar(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(AuditLog.action == "broadcast.edited", AuditLog.target_id == broadcast.id)
+    )
+
+    # Its time comes: the edited text goes to the edited audience, once each.
+    db.session.execute(update(Broadcast).where(Broadcast.id == broadcast.id).values(scheduled_at=func.now()))
+    start_due_broadcasts()
+    tasks.send_batch(broadcast.id)
+    texts = {m["text"] for m in sim.messages()}
+    assert texts == {"New text"} and len(sim.messages()) == 5
+
+
+def test_an_edit_after_the_start_is_refused(client, db, church, sim, small_group, send_to, login_as):
+    broadcast = _scheduled(send_to, AudienceSpec(group_ids=[small_group.id]))
+    db.session.execute(update(Broadcast).where(Broadcast.id == broadcast.id).values(scheduled_at=func.now()))
+    start_due_broadcasts()
+    login_as("owner")
+    assert ">Edit</a>" not in client.get(f"/broadcasts/{broadcast.id}").get_data(as_text=True)
+    assert client.get(f"/broadcasts/{broadcast.id}/edit").status_code == 302
+    response = client.post(f"/broadcasts/{broadcast.id}/edit", data=_edit_form(small_group.id, "New text"))
+    assert response.status_code == 302
+    db.session.refresh(broadcast)
+    assert broadcast.body == "Old text" and broadcast.status == "sending"
+    assert "can no longer be changed" in client.get(f"/broadcasts/{broadcast.id}").get_data(as_text=True)
