@@ -9,17 +9,15 @@ from flask_login import current_user
 
 from app import merge
 from app.auth.decorators import STAFF, role_required
-from app.broadcasts import bp, control, export, history, pages
-from app.broadcasts.composer import normalise_newlines
+from app.broadcasts import bp, history, pages
 from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
 from app.broadcasts.services import cancel_broadcast
-from app.csv_export import ExportRunning, busy_response, export_limit
 from app.deletion import ask_then_delete
 from app.delivery.errors import describe
 from app.delivery.segments import replace_smart_characters
-from app.errors import AppError, Conflict
+from app.errors import AppError
 from app.extensions import db, limiter, user_rate_key
 from app.htmx import render, trigger
 from app.models import Schedule, Template
@@ -103,115 +101,11 @@ def cancel(broadcast_id: int):
     )
 
 
-# ---- control: pause, resume, send again, export ----------------------------------------------
-
-
-def _managed(broadcast_id: int):
-    broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
-    pages.require_sender(current_user, broadcast)
-    return broadcast
-
-
-def _refused(err: AppError, broadcast_id: int):
-    db.session.rollback()
-    flash(err.message, "error")
-    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
-
-
-def _act(broadcast_id: int, action, done: str):
-    broadcast = _managed(broadcast_id)
-    try:
-        action(broadcast, current_user)
-    except AppError as err:
-        return _refused(err, broadcast_id)
-    flash(done, "success")
-    return redirect(url_for("broadcasts.show", broadcast_id=broadcast_id))
-
-
-@bp.post("/broadcasts/<int:broadcast_id>/pause")
-@role_required(*STAFF)
-def pause(broadcast_id: int):
-    """Hold a sending broadcast: workers stop at their next claim; texts already on their way finish."""
-    return _act(broadcast_id, control.pause, "Broadcast paused. Nobody else gets it until you resume.")
-
-
-@bp.post("/broadcasts/<int:broadcast_id>/resume")
-@role_required(*STAFF)
-def resume(broadcast_id: int):
-    """Carry on with a paused broadcast, from the people it had not reached."""
-    return _act(broadcast_id, control.resume, "Broadcast resumed.")
-
-
-@bp.route("/broadcasts/<int:broadcast_id>/edit", methods=["GET", "POST"])
-@role_required(*STAFF)
-def edit(broadcast_id: int):
-    """Change a scheduled broadcast's text, audience and time with the composer, until it starts."""
-    broadcast = _managed(broadcast_id)
-    pages.require_composer(current_user)
-    back = url_for("broadcasts.show", broadcast_id=broadcast.id)
-    if broadcast.status != "scheduled":
-        flash(control.STARTED, "error")
-        return redirect(back)
-    form = _form()
-    # A one-off stays a one-off: "Repeat" is a new repeating broadcast, made from the composer.
-    form.when.choices = [("now", "Send now"), ("later", "Schedule")]
-    church = current_user.church
-    if request.method == "GET":
-        pages.fill_from(form, broadcast, church.timezone)
-        return render("broadcasts/new.html", **pages.composer_context(form, current_user, editing=broadcast))
-    if not pages.validate(form, current_user):
-        return render(
-            "broadcasts/new.html", status=422, **pages.composer_context(form, current_user, editing=broadcast)
-        )
-    try:
-        control.edit_scheduled(
-            broadcast,
-            current_user,
-            title=form.title.data,
-            body=normalise_newlines(form.body.data or ""),
-            media_urls=form.media_list(),
-            spec=pages.spec_for(form, current_user),
-            scheduled_at=form.scheduled_at(church.timezone),
-        )
-    except Conflict as err:
-        return _refused(err, broadcast.id)
-    except AppError as err:
-        db.session.rollback()
-        context = pages.composer_context(form, current_user, editing=broadcast, refusal=err.message)
-        return render("broadcasts/new.html", status=422, **context)
-    flash("Broadcast updated.", "success")
-    return redirect(back)
-
-
-@bp.post("/broadcasts/<int:broadcast_id>/resend-failed")
-@role_required(*STAFF)
-def resend_failed(broadcast_id: int):
-    """A new broadcast of the same text to those whose text failed for a reason worth another try."""
-    broadcast = _managed(broadcast_id)
-    try:
-        again = control.resend_failed(broadcast, current_user)
-    except AppError as err:
-        return _refused(err, broadcast_id)
-    flash(f"Sent again to {again.recipient_count} {'person' if again.recipient_count == 1 else 'people'}.", "success")
-    return redirect(url_for("broadcasts.show", broadcast_id=again.id))
-
-
-@bp.get("/broadcasts/<int:broadcast_id>/recipients.csv")
-@export_limit
-@role_required(*STAFF)
-def export_recipients(broadcast_id: int):
-    """The recipients the user may see, with status and the reason a text failed, as CSV."""
-    broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)
-    try:
-        return export.export_response(current_user, broadcast)
-    except ExportRunning as err:
-        return busy_response(err)
-
-
 # ---- composer -------------------------------------------------------------------------------
 
 
-def _form() -> ComposerForm:
+def composer_form() -> ComposerForm:
+    """The composer's form (posted values, if any) with the groups and branches this user may pick."""
     form = ComposerForm()
     pages.set_choices(form, current_user)
     return form
@@ -222,7 +116,7 @@ def _form() -> ComposerForm:
 def new():
     """The composer. A POST re-renders it with the posted values (the "Edit" button of the confirmation)."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
         template_id = parse_id(request.args.get("template_id"))
@@ -241,7 +135,7 @@ def new():
 def counter():
     """The live counter, cost, allowance, checks and preview for what is typed so far."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     return render("broadcasts/new.html", "broadcasts/_counter.html", **pages.composer_context(form, current_user))
 
 
@@ -251,7 +145,7 @@ def counter():
 def audience():
     """The live audience count; tells the counter to refresh (cost depends on the audience)."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     body, status = render(
         "broadcasts/new.html", "broadcasts/_audience_count.html", **pages.composer_context(form, current_user)
     )
@@ -265,7 +159,7 @@ def audience():
 def smart_quotes():
     """Replace curly quotes, dashes and ellipses with GSM-7 look-alikes, keeping everything else."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     status = 200
     if form.check_bounds():
         form.body.data = replace_smart_characters(form.body.data or "")
@@ -298,7 +192,7 @@ def member_search():
 def confirm():
     """Validate the draft and show who gets it, segments, cost and warnings before it goes."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     if not pages.validate(form, current_user):
         return render("broadcasts/new.html", status=422, **pages.composer_context(form, current_user))
     return render("broadcasts/confirm.html", **pages.confirm_context(form, current_user))
@@ -309,7 +203,7 @@ def confirm():
 def create():
     """Send, schedule or set up a repeat. The idempotency key makes a double submit harmless."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     if not pages.validate(form, current_user):
         return render("broadcasts/new.html", status=422, **pages.composer_context(form, current_user))
     try:
