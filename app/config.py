@@ -270,6 +270,8 @@ class Config:
     RATELIMIT_STRATEGY = "moving-window"
     # Per user and endpoint for the composer's live checks, which fire as people type.
     COMPOSER_RATE_LIMIT = "120 per minute"
+    # CSV downloads (a broadcast's recipients, a thread, the consent ledger) per signed-in user.
+    EXPORT_RATE_LIMIT = "10 per minute"
     SLOW_QUERY_MS = 200
     # The longest a process keeps what app.cache.remember holds; every use also checks that
     # nothing it depends on moved, so these bound only what the registry cannot see (a SQL

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, func, select, true
 
 from app import merge
 from app.broadcasts.audience import AudienceSpec
-from app.broadcasts.pages import can_manage, describe_audience
+from app.broadcasts.control import retryable_failed_members
+from app.broadcasts.pages import can_compose, can_manage, describe_audience
 from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.schedules import describe
 from app.broadcasts.services import broadcast_progress
@@ -145,6 +146,7 @@ def detail(broadcast: Broadcast, user) -> dict:
     if broadcast.status == "sending" and progress["queued"]:
         held_until = quiet_until(db.session.get(Church, broadcast.church_id))
     replies = reply_counts(broadcast.church_id, [broadcast.id], reply_visible(user))
+    manage = can_manage(user, broadcast)
     return {
         "broadcast": broadcast,
         **preview(broadcast, user),
@@ -153,7 +155,9 @@ def detail(broadcast: Broadcast, user) -> dict:
         "failed": failed,
         "replies": replies.get(broadcast.id, 0),
         "audience_names": describe_audience(AudienceSpec.from_dict(broadcast.audience), broadcast.church_id),
-        "can_cancel": broadcast.status in ("scheduled", "sending", "paused")
-        and not progress["done"]
-        and can_manage(user, broadcast),
+        "can_cancel": broadcast.status in ("scheduled", "sending", "paused") and not progress["done"] and manage,
+        "can_edit": broadcast.status == "scheduled" and manage and can_compose(user),
+        "can_pause": broadcast.status == "sending" and not progress["done"] and manage,
+        "can_resume": broadcast.status == "paused" and manage,
+        "can_resend": manage and bool(retryable_failed_members(broadcast, limit=1)),
     }

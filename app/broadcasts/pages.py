@@ -7,6 +7,7 @@ Kept out of routes.py so the views stay a few lines each; everything here takes 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from flask import abort
 from sqlalchemy import func, or_, select
@@ -222,6 +223,22 @@ def submit(form: ComposerForm, user) -> Broadcast | Schedule:
         scheduled_at=form.scheduled_at(church.timezone),
         from_number=single_branch_number(church.id, spec),
     )
+
+
+def fill_from(form: ComposerForm, broadcast: Broadcast, tz: str) -> None:
+    """Put a scheduled broadcast's text, audience and time into the composer's form."""
+    spec = AudienceSpec.from_dict(broadcast.audience)
+    form.body.data = broadcast.body
+    form.title.data = broadcast.title
+    form.media_urls.data = "\n".join(broadcast.media_urls or [])
+    form.everyone.data = spec.everyone
+    form.group_ids.data = list(spec.group_ids)
+    form.branch_ids.data = list(spec.branch_ids)
+    form.member_ids.data = list(spec.member_ids)
+    form.when.data = "later"
+    if broadcast.scheduled_at is not None:
+        local = broadcast.scheduled_at.astimezone(ZoneInfo(tz))
+        form.send_date.data, form.send_time.data = local.date(), local.time().replace(second=0, microsecond=0)
 
 
 def search_members(church_id: int, q: str, limit: int = 10) -> list[Member]:

@@ -104,7 +104,8 @@ def cancel(broadcast_id: int):
 # ---- composer -------------------------------------------------------------------------------
 
 
-def _form() -> ComposerForm:
+def composer_form() -> ComposerForm:
+    """The composer's form (posted values, if any) with the groups and branches this user may pick."""
     form = ComposerForm()
     pages.set_choices(form, current_user)
     return form
@@ -115,7 +116,7 @@ def _form() -> ComposerForm:
 def new():
     """The composer. A POST re-renders it with the posted values (the "Edit" button of the confirmation)."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
         template_id = parse_id(request.args.get("template_id"))
@@ -134,7 +135,7 @@ def new():
 def counter():
     """The live counter, cost, allowance, checks and preview for what is typed so far."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     return render("broadcasts/new.html", "broadcasts/_counter.html", **pages.composer_context(form, current_user))
 
 
@@ -144,7 +145,7 @@ def counter():
 def audience():
     """The live audience count; tells the counter to refresh (cost depends on the audience)."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     body, status = render(
         "broadcasts/new.html", "broadcasts/_audience_count.html", **pages.composer_context(form, current_user)
     )
@@ -158,7 +159,7 @@ def audience():
 def smart_quotes():
     """Replace curly quotes, dashes and ellipses with GSM-7 look-alikes, keeping everything else."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     status = 200
     if form.check_bounds():
         form.body.data = replace_smart_characters(form.body.data or "")
@@ -191,7 +192,7 @@ def member_search():
 def confirm():
     """Validate the draft and show who gets it, segments, cost and warnings before it goes."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     if not pages.validate(form, current_user):
         return render("broadcasts/new.html", status=422, **pages.composer_context(form, current_user))
     return render("broadcasts/confirm.html", **pages.confirm_context(form, current_user))
@@ -202,7 +203,7 @@ def confirm():
 def create():
     """Send, schedule or set up a repeat. The idempotency key makes a double submit harmless."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     if not pages.validate(form, current_user):
         return render("broadcasts/new.html", status=422, **pages.composer_context(form, current_user))
     try:

@@ -57,7 +57,10 @@ def defer(broadcast_id: int, seconds: float, batch_no: int = 0) -> None:
 
 
 def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
-    """Take up to `limit` queued recipients of a broadcast for this worker (committed at once)."""
+    """Take up to `limit` queued recipients of a broadcast for this worker (committed at once).
+
+    Only while the broadcast is `sending`: a pause (or cancel) stops every worker at its next claim.
+    """
     rows = db.session.execute(
         text(
             """
@@ -66,6 +69,7 @@ def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
                      updated_at = now()
               WHERE id IN (
                 SELECT id FROM broadcast_recipients WHERE broadcast_id = :b AND status = 'queued'
+                  AND EXISTS (SELECT 1 FROM broadcasts WHERE id = :b AND status = 'sending')
                 ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
               RETURNING id, member_id, to_e164
             )

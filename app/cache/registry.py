@@ -34,6 +34,7 @@ themselves, in the same transaction. These are all of them:
     app/people/imports/services.py     an import's members, groups and renamed members' threads
     app/broadcasts/services.py         broadcasts created, started, cancelled, paused, resumed
     app/broadcasts/tasks.py            a broadcast paused by its worker
+    app/broadcasts/control.py          a scheduled broadcast edited (its recipients written again)
     app/broadcasts/schedules.py        schedules' next runs
     app/dead_letters.py                recipients retried from /ops
     app/usage.py                       usage periods: ("billing")

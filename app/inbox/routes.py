@@ -7,12 +7,13 @@ from flask_login import current_user
 
 from app import merge
 from app.auth.decorators import STAFF, role_required
+from app.csv_export import ExportRunning, busy_response, export_limit
 from app.deletion import undo_notice
 from app.delivery.segments import analyze
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
-from app.inbox import bp, queries, services
+from app.inbox import bp, export, queries, services
 from app.inbox.forms import AssignForm, NoteForm, ReplyForm, StatusForm
 from app.inbox.panes import (
     find_pane,
@@ -90,6 +91,18 @@ def conversation(conversation_id: int):
     if fragment:
         return render("inbox/_thread_response.html", thread_pane=pane_html(pane, conv), row=row, flt=flt)
     return render("inbox/page.html", **list_context(flt, pane.found), thread_pane=pane_html(pane, conv))
+
+
+@bp.get("/inbox/<int:conversation_id>/export.csv")
+@export_limit
+@role_required(*STAFF)
+def export_thread(conversation_id: int):
+    """The whole thread as CSV (a conversation the user may see, else 404)."""
+    conv = _conversation(conversation_id)
+    try:
+        return export.export_response(current_user, conv)
+    except ExportRunning as err:
+        return busy_response(err)
 
 
 @bp.get("/inbox/<int:conversation_id>/older")

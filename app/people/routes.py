@@ -9,12 +9,13 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, STAFF, role_required
+from app.csv_export import busy_response, export_limit
 from app.deletion import ask_then_delete
 from app.errors import AppError, Conflict, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
 from app.models import Branch, Group, Member
-from app.people import bp, services
+from app.people import bp, consent_export, services
 from app.people.counts import count_members
 from app.people.details import member_details
 from app.people.export import ExportRunning, export_response
@@ -263,5 +264,15 @@ def export():
     try:
         return export_response(current_user, MemberFilters.from_args(request.args))
     except ExportRunning as err:
-        page = render_template("errors/error.html", status=429, title="An export is already running", message=str(err))
-        return page, 429, {"Retry-After": "30"}
+        return busy_response(err)
+
+
+@bp.get("/members/consent.csv")
+@export_limit
+@role_required(*ADMINS)
+def export_consent():
+    """The church's consent ledger (every opt-in and opt-out, whole numbers) for a carrier audit."""
+    try:
+        return consent_export.export_response(current_user)
+    except ExportRunning as err:
+        return busy_response(err)

@@ -172,3 +172,64 @@ def test_sigkilled_worker_sends_each_recipient_at_most_once(app, committed):
     assert set(statuses) <= {"sent", "unknown"} and sum(statuses.values()) == 400
     # Every unknown row is one the dead worker had claimed; the sent ones were texted exactly once.
     assert stats["accepted"] <= 400 and stats["accepted"] >= statuses.get("sent", 0)
+
+
+def test_an_edit_racing_a_start_waits_for_it_and_is_refused(app, committed):
+    """The start takes the broadcast's row first: the edit waits on the lock, then sees it started."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.broadcasts import control
+    from app.errors import Conflict
+    from app.models import Broadcast
+
+    church_id, sim = committed
+    with app.app_context():
+        church = db.session.get(Church, church_id)
+        broadcast = create_broadcast(
+            church,
+            None,
+            body="Old text",
+            media_urls=[],
+            spec=AudienceSpec(everyone=True),
+            idempotency_key=uuid.uuid4().hex,
+            scheduled_at=datetime.now(UTC) + timedelta(hours=1),
+        )
+        broadcast_id, recipients = broadcast.id, broadcast.recipient_count
+    outcome: list[object] = []
+
+    def edit() -> None:
+        with app.app_context():
+            row = db.session.get(Broadcast, broadcast_id)
+            try:
+                control.edit_scheduled(
+                    row,
+                    None,
+                    title=None,
+                    body="New text",
+                    media_urls=[],
+                    spec=AudienceSpec(everyone=True),
+                    scheduled_at=datetime.now(UTC) + timedelta(hours=2),
+                )
+                outcome.append("edited")
+            except Conflict as exc:
+                db.session.rollback()
+                outcome.append(exc)
+
+    with app.app_context(), db.engine.connect() as starter:
+        # The scheduler's start, holding the row until it commits.
+        starter.execute(
+            text("UPDATE broadcasts SET status = 'sending', started_at = now() WHERE id = :b AND status = 'scheduled'"),
+            {"b": broadcast_id},
+        )
+        thread = threading.Thread(target=edit)
+        thread.start()
+        thread.join(timeout=1)  # give the edit time to reach the row it must wait for
+        starter.commit()
+    thread.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+    with app.app_context():
+        row = db.session.execute(
+            text("SELECT body, recipient_count FROM broadcasts WHERE id = :b"), {"b": broadcast_id}
+        ).one()
+        assert tuple(row) == ("Old text", recipients)
+        assert _statuses(broadcast_id) == {"queued": recipients}

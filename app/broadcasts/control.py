@@ -1,0 +1,163 @@
+"""Controlling a broadcast after it was made: edit it until it starts, pause and resume it, send
+again to those who failed.
+
+An edit holds the broadcast's row lock from its status check to its commit. Starting a scheduled
+broadcast is an UPDATE of that row, so a start and an edit take turns: the start either comes
+first (and the edit is refused) or waits and sends the edited text to the edited audience.
+
+Pausing flips the broadcast's status; the batch jobs' claim statement only takes rows of a
+broadcast that is `sending`, so workers stop at their next claim and rows already claimed finish
+their send (they may be at the provider). Resuming enqueues batches for the rows still queued.
+Nothing here ever puts a claimed row back in the queue, so nobody is texted twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+
+from app import audit, cache, merge
+from app.billing import allowance
+from app.broadcasts.audience import AudienceSpec, default_number, single_branch_number
+from app.broadcasts.services import (
+    _segments_per_message,
+    create_broadcast,
+    enqueue_batches,
+    insert_recipients,
+    pause_broadcast,
+    resume_broadcast,
+)
+from app.delivery.errors import TRANSIENT
+from app.errors import Conflict, ValidationError
+from app.extensions import db
+from app.models import Broadcast, BroadcastRecipient, Church, User
+
+
+def pause(broadcast: Broadcast, actor: User) -> None:
+    """Hold a sending broadcast; its workers stop at their next claim."""
+    audit.record("broadcast.paused", target=broadcast, church_id=broadcast.church_id, actor=actor)
+    pause_broadcast(broadcast)
+
+
+def resume(broadcast: Broadcast, actor: User) -> int:
+    """Carry on with a paused broadcast; returns how many batch jobs were enqueued."""
+    audit.record("broadcast.resumed", target=broadcast, church_id=broadcast.church_id, actor=actor)
+    return resume_broadcast(broadcast)
+
+
+def retryable_failed_members(broadcast: Broadcast, limit: int | None = None) -> list[int]:
+    """Members whose text failed for a reason a later try may get past (delivery.errors.retryable)."""
+    return list(
+        db.session.scalars(
+            select(BroadcastRecipient.member_id)
+            .where(
+                BroadcastRecipient.church_id == broadcast.church_id,
+                BroadcastRecipient.broadcast_id == broadcast.id,
+                BroadcastRecipient.status == "failed",
+                BroadcastRecipient.error_code.in_(sorted(TRANSIENT)),
+                BroadcastRecipient.member_id.is_not(None),
+            )
+            .distinct()
+            .order_by(BroadcastRecipient.member_id)
+            .limit(limit)
+        )
+    )
+
+
+def resend_failed(broadcast: Broadcast, actor: User) -> Broadcast:
+    """A new broadcast of the same text to the failed recipients worth trying again, made once.
+
+    Its idempotency key names the original, so a second click (or a second admin) gets the
+    same resend back instead of texting people twice. Opted-out members are left out by the
+    audience query as in any broadcast.
+    """
+    if broadcast.status not in ("sent", "sending", "paused", "cancelled"):
+        raise ValidationError("Only a broadcast that has started can be sent again.")
+    key = f"resend-failed-{broadcast.id}"
+    existing = db.session.scalar(
+        select(Broadcast).where(Broadcast.church_id == broadcast.church_id, Broadcast.idempotency_key == key)
+    )
+    if existing is not None:
+        return existing
+    members = retryable_failed_members(broadcast)
+    if not members:
+        raise ValidationError("Nobody here failed for a reason that sending again could fix.")
+    church = db.session.get(Church, broadcast.church_id)
+    label = merge.label(broadcast.title, broadcast.body, church.name)
+    return create_broadcast(
+        church,
+        actor,
+        title=f"Resend: {label}"[: merge.TITLE_MAX],
+        body=broadcast.body,
+        media_urls=list(broadcast.media_urls or []),
+        spec=AudienceSpec(member_ids=members),
+        idempotency_key=key,
+        from_number=broadcast.from_number,
+    )
+
+
+STARTED = "This broadcast has started sending, so it can no longer be changed."
+
+
+def edit_scheduled(
+    broadcast: Broadcast,
+    actor: User,
+    *,
+    title: str | None,
+    body: str,
+    media_urls: list[str],
+    spec: AudienceSpec,
+    scheduled_at: datetime | None,
+) -> Broadcast:
+    """Change a scheduled broadcast's text, audience and time (None or past: send it now).
+
+    Conflict once it has started; ValidationError for what the composer would refuse.
+    """
+    locked = db.session.scalar(
+        select(Broadcast)
+        .where(Broadcast.church_id == broadcast.church_id, Broadcast.id == broadcast.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None or locked.status != "scheduled":
+        raise Conflict(STARTED)
+    if not body.strip() and not media_urls:
+        raise ValidationError("Write a message (or attach a picture) before sending.")
+    if spec.is_empty:
+        raise ValidationError("Choose who should receive this broadcast.")
+    church = db.session.get(Church, locked.church_id)
+    encoding, segments = _segments_per_message(church, body, media_urls)
+    # Every recipient is still queued: the audience is simply written again.
+    db.session.execute(delete(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == locked.id))
+    count = insert_recipients(church.id, locked.id, spec)
+    if count == 0:
+        raise ValidationError("Nobody in this audience can receive texts: they have opted out or have no phone.")
+    need = allowance.check(church, count * segments)
+    if not need.ok:
+        raise ValidationError(need.reason or "This broadcast is over the plan's monthly allowance.")
+    now = datetime.now(UTC)
+    start_now = scheduled_at is None or scheduled_at <= now
+    locked.title = (title or "").strip()[: merge.TITLE_MAX] or None
+    locked.body = body
+    locked.media_urls = media_urls
+    locked.audience = spec.to_dict()
+    locked.scheduled_at = None if start_now else scheduled_at
+    locked.status = "sending" if start_now else "scheduled"
+    locked.started_at = now if start_now else None
+    locked.encoding = "UCS-2" if encoding == "UCS-2" else "GSM-7"
+    locked.segments_per_message = segments
+    locked.recipient_count = count
+    locked.from_number = single_branch_number(church.id, spec) or locked.from_number or default_number(church.id)
+    cache.bump(("broadcasts", church.id))
+    audit.record(
+        "broadcast.edited",
+        target=locked,
+        church_id=church.id,
+        actor=actor,
+        detail={"recipients": count, "scheduled_at": None if start_now else scheduled_at.isoformat()},
+    )
+    db.session.commit()
+    if start_now:
+        enqueue_batches(locked.id, count)
+    return locked
