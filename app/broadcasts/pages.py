@@ -160,6 +160,7 @@ def validate(form: ComposerForm, user) -> bool:
         form.audience_errors.append("Choose who gets this: everyone, a group, a branch or people.")
     elif audience_counts(user.church_id, spec).recipients == 0:
         form.audience_errors.append("Nobody in this audience can receive texts (opted out or no phone).")
+    form.anchored_errors = [("audience", message) for message in form.audience_errors]
     return ok and not form.has_errors and not form.audience_errors
 
 

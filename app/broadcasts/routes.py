@@ -152,6 +152,24 @@ def audience():
     return trigger(response, ["audience-changed"])
 
 
+@bp.post("/broadcasts/new/when")
+@composer_limit
+@role_required(*STAFF)
+def when():
+    """The timing fields re-checked as they change, so "that time has passed" goes once it is fixed."""
+    pages.require_composer(current_user)
+    form = _form()
+    status = 200
+    if form.check_bounds():
+        form.check_timing(current_user.church.timezone, live=True)
+    else:
+        status = 422
+    context = pages.composer_context(form, current_user)
+    body, status = render("broadcasts/new.html", "broadcasts/_when.html", status=status, **context)
+    # The counter follows (cost and quiet hours depend on when it goes).
+    return trigger(make_response(body, status), ["when-changed"])
+
+
 @bp.post("/broadcasts/new/smart-quotes")
 @composer_limit
 @role_required(*STAFF)

@@ -87,4 +87,6 @@
     if (event.target.name === "when" || event.target.name === "repeat_freq") showTiming();
   });
   document.addEventListener("DOMContentLoaded", showTiming);
+  // The timing fieldset is re-rendered by the server as it changes; hide what does not apply again.
+  document.addEventListener("htmx:afterSettle", showTiming);
 })();
