@@ -121,6 +121,10 @@ def new():
         template_id = parse_id(request.args.get("template_id"))
         if template_id:
             form.body.data = get_or_404(Template, template_id).body
+        # "Text this group": only a group this person may pick (set_choices is already scoped).
+        group_id = parse_id(request.args.get("group_id"))
+        if group_id in {gid for gid, _ in form.group_ids.choices}:
+            form.group_ids.data = [group_id]
         return render("broadcasts/new.html", **pages.composer_context(form, current_user))
     if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
