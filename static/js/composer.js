@@ -8,13 +8,13 @@
     return document.getElementById("body");
   }
 
-  // Insert a saved template at the cursor, then let htmx recount ("input" triggers the counter).
+  // Insert a saved template or a merge field at the cursor, then let htmx recount ("input" triggers the counter).
   document.addEventListener("click", function (event) {
-    var link = event.target.closest("a.template-insert");
+    var link = event.target.closest("a.template-insert, button.merge-insert");
     var textarea = body();
     if (!link || !textarea) return;
     event.preventDefault();
-    var text = link.getAttribute("data-body") || "";
+    var text = link.getAttribute("data-body") || link.getAttribute("data-insert") || "";
     var start = textarea.selectionStart || 0;
     var end = textarea.selectionEnd || 0;
     textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
