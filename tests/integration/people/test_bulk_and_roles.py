@@ -18,9 +18,9 @@ def _group(db, church, name):
     return db.session.scalar(select(Group).where(Group.church_id == church.id, Group.name == name))
 
 
-def _members(db, church, n=3, prefix="Bulk"):
+def _members(db, church, n=3, prefix="Bulk", base=8800):
     rows = [
-        Member(church_id=church.id, first_name=f"{prefix}{i}", last_name="Person", phone_e164=f"+1773555{8800 + i}")
+        Member(church_id=church.id, first_name=f"{prefix}{i}", last_name="Person", phone_e164=f"+1773555{base + i}")
         for i in range(n)
     ]
     db.session.add_all(rows)
