@@ -34,7 +34,7 @@ from app.models.base import escape_like
 
 def can_compose(user) -> bool:
     """Owners and admins compose; leaders only when the church lets them."""
-    return user.is_admin or user.church.leaders_can_send
+    return user.can_compose
 
 
 def can_manage(user, obj: Broadcast | Schedule) -> bool:

@@ -8,7 +8,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, STAFF, role_required
-from app.broadcasts.pages import can_compose
 from app.deletion import ask_then_delete
 from app.errors import AppError, Conflict
 from app.extensions import db
@@ -70,7 +69,7 @@ def _group_page(group: Group, **extra):
         leaders=group_service.leaders_of(group),
         leader_choices=group_service.leader_candidates(group),
         member_count=group_service.member_count(group),
-        can_text=can_compose(current_user),
+        can_text=current_user.can_compose,
         **extra,
     )
 
