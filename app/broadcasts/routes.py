@@ -161,7 +161,7 @@ def audience():
 @composer_limit
 @role_required(*STAFF)
 def when():
-    """The timing fields re-checked as they change, so "that time has passed" goes once it is fixed."""
+    """The timing re-checked as it changes, so "that time has passed" goes once it is fixed."""
     pages.require_composer(current_user)
     form = _form()
     status = 200
@@ -169,8 +169,9 @@ def when():
         form.check_timing(current_user.church.timezone, live=True)
     else:
         status = 422
-    context = pages.composer_context(form, current_user)
-    body, status = render("broadcasts/new.html", "broadcasts/_when.html", status=status, **context)
+    timing = (form.send_date, form.send_time, form.until, form.weekdays, form.month_day)
+    context = pages.composer_context(form, current_user, when_errors=[e for f in timing for e in f.errors])
+    body, status = render("broadcasts/new.html", "broadcasts/_when_check.html", status=status, **context)
     # The counter follows (cost and quiet hours depend on when it goes).
     return trigger(make_response(body, status), ["when-changed"])
 

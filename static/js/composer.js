@@ -85,8 +85,13 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.name === "when" || event.target.name === "repeat_freq") showTiming();
+    // The last submit's timing errors are stale once the timing changes: the live check
+    // (#when-check, re-rendered by the server) says what still applies.
+    var fieldset = event.target.closest && event.target.closest("#when-fieldset");
+    if (!fieldset) return;
+    fieldset.querySelectorAll(".field > .error").forEach(function (el) { el.remove(); });
+    fieldset.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    fieldset.querySelectorAll("[aria-invalid=true]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
   });
   document.addEventListener("DOMContentLoaded", showTiming);
-  // The timing fieldset is re-rendered by the server as it changes; hide what does not apply again.
-  document.addEventListener("htmx:afterSettle", showTiming);
 })();

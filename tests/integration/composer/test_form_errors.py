@@ -66,7 +66,7 @@ def test_that_time_has_passed_goes_once_the_time_is_fixed(client, login_as, comp
     fixed = compose(when="later", send_date=day, send_time="09:00")
     r = client.post("/broadcasts/new/when", data=fixed, headers=headers)
     html = r.get_data(as_text=True)
-    assert r.status_code == 200 and "<html" not in html and 'id="when-fieldset"' in html
+    assert r.status_code == 200 and "<html" not in html and 'id="when-check"' in html
     assert "That time has passed" not in html and "when-changed" in r.headers["HX-Trigger"]
 
 
