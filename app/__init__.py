@@ -15,6 +15,7 @@ from app.cache import registry as cache_registry  # noqa: F401 - its session lis
 from app.config import Config
 from app.errors import register_error_handlers
 from app.extensions import csrf, db, limiter, login_manager, migrate, rds
+from app.form_errors import error_summary
 from app.htmx import add_vary_header
 from app.logging import configure_logging
 from app.navigation import nav_items
@@ -151,6 +152,8 @@ def _install_request_hooks(app: Flask) -> None:
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+    app.add_template_global(error_summary)
 
     @app.context_processor
     def inject_layout():

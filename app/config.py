@@ -272,6 +272,8 @@ class Config:
     COMPOSER_RATE_LIMIT = "120 per minute"
     # CSV downloads (a broadcast's recipients, a thread, the consent ledger) per signed-in user.
     EXPORT_RATE_LIMIT = "10 per minute"
+    # "Send a test to me" texts a real phone and costs segments: a few a user, not a stream.
+    TEST_SEND_RATE_LIMIT = "5 per 10 minutes"
     SLOW_QUERY_MS = 200
     # The longest a process keeps what app.cache.remember holds; every use also checks that
     # nothing it depends on moved, so these bound only what the registry cannot see (a SQL

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from app.people.forms import CheckboxListField
+from app.people.phones import PHONE_MAX, PHONE_TOO_LONG, PhoneError, normalize_phone
 from app.security.passwords import MAX_LENGTH, password_problem
 from app.settings.forms import timezone_choices
 from app.settings.services import timezones
@@ -48,6 +49,21 @@ class ProfileForm(FlaskForm):
     name = StringField(
         "Your name", validators=[DataRequired("Enter your name."), Length(max=200, message="At most 200 characters.")]
     )
+    phone = StringField(
+        "Your mobile number (optional)",
+        validators=[Optional(), Length(max=PHONE_MAX, message=PHONE_TOO_LONG)],
+    )
+
+    def __init__(self, *args, country: str = "US", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.country = country
+        self.phone_e164: str | None = None
+
+    def validate_phone(self, field: StringField) -> None:
+        try:
+            self.phone_e164 = normalize_phone(field.data, self.country)
+        except PhoneError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class ChangePasswordForm(ResetPasswordForm):

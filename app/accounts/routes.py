@@ -9,6 +9,7 @@ from app.accounts import bp, services, tokens
 from app.accounts.forms import ChangePasswordForm, ForgotPasswordForm, ProfileForm, ResetPasswordForm, SignupForm
 from app.auth.routes import fresh_session
 from app.extensions import db
+from app.people.phones import format_national
 from app.security import login_throttle
 
 
@@ -65,7 +66,9 @@ def reset_password(token: str):
 
 
 def _account_page(profile: ProfileForm | None = None, password: ChangePasswordForm | None = None, status: int = 200):
-    profile = profile or ProfileForm(formdata=None, name=current_user.name)
+    country = current_user.church.country
+    phone = format_national(current_user.phone_e164, country)
+    profile = profile or ProfileForm(formdata=None, name=current_user.name, phone=phone, country=country)
     password = password or ChangePasswordForm(formdata=None)
     return render_template("accounts/account.html", profile=profile, password=password), status
 
@@ -80,11 +83,11 @@ def account():
 @bp.post("/account/profile")
 @login_required
 def update_profile():
-    """Save the profile (name)."""
-    form = ProfileForm()
+    """Save the profile (name and, optionally, a mobile number for test texts)."""
+    form = ProfileForm(country=current_user.church.country)
     if not form.validate_on_submit():
         return _account_page(profile=form, status=422)
-    services.update_profile(current_user, form.name.data)
+    services.update_profile(current_user, form.name.data, form.phone_e164)
     db.session.commit()
     flash("Your profile has been saved.", "success")
     return redirect(url_for("accounts.account"))

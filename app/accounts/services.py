@@ -99,8 +99,9 @@ def change_password(user: User, current: str, password: str) -> bool:
     return True
 
 
-def update_profile(user: User, name: str) -> None:
+def update_profile(user: User, name: str, phone_e164: str | None = None) -> None:
     user.name = name.strip()
+    user.phone_e164 = phone_e164
 
 
 # --- sign-up ----------------------------------------------------------------------------------

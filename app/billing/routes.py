@@ -75,7 +75,7 @@ def index():
 def checkout():
     """Send the owner to Stripe Checkout (or to the portal to change an existing subscription's plan)."""
     if not stripe_api.configured():
-        flash("Stripe is not configured, so plans cannot be bought online here.", "warning")
+        flash("Online payments are not switched on yet, so plans cannot be bought here.", "warning")
         return redirect("/billing")
     try:
         url = services.start_checkout(
@@ -96,7 +96,7 @@ def checkout():
 def portal():
     """Send the owner to the Stripe Customer Portal: invoices, payment method, cancellation."""
     if not stripe_api.configured():
-        flash("Stripe is not configured, so there are no invoices to show.", "warning")
+        flash("Online payments are not switched on yet, so there are no invoices to show.", "warning")
         return redirect("/billing")
     try:
         url = services.open_portal(

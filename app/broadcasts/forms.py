@@ -92,7 +92,7 @@ class ComposerForm(FlaskForm):
     repeat_freq = RadioField("Repeat", choices=[("weekly", "Weekly"), ("monthly", "Monthly")], default="weekly")
     weekdays = CheckboxListField("On", choices=[(d, WEEKDAY_NAMES[d]) for d in WEEKDAYS], validate_choice=False)
     month_day = IntegerField("Day of the month", validators=[Optional(), NumberRange(1, 31, "A day from 1 to 31.")])
-    until = DateField("Until", validators=[Optional()])
+    until = DateField("Until (optional)", validators=[Optional()])
     idempotency_key = HiddenField(validators=[Length(max=64)])
 
     def check_bounds(self) -> bool:
@@ -144,26 +144,30 @@ class ComposerForm(FlaskForm):
             if parts.scheme != "https" or not parts.netloc:
                 raise ValidationError(f"“{url}” is not an https:// link to a picture or file.")
 
-    def check_timing(self, tz: str, now: datetime | None = None) -> None:
-        """Field errors for the chosen timing, in the church's timezone (call after validate())."""
+    def check_timing(self, tz: str, now: datetime | None = None, *, live: bool = False) -> None:
+        """Field errors for the chosen timing, in the church's timezone (call after validate()).
+
+        `live` is the check made while the person is still choosing: it speaks only of values
+        given (a time that has passed), not of those not picked yet.
+        """
         now = now or datetime.now(UTC)
+        for field in (self.send_date, self.send_time, self.until, self.weekdays, self.month_day):
+            field.errors = list(field.errors)  # a tuple until validate() has run
         if self.when.data == "later":
-            if not self.send_date.data:
+            if not self.send_date.data and not live:
                 self.send_date.errors.append("Pick a date.")
-            if not self.send_time.data:
+            if not self.send_time.data and not live:
                 self.send_time.errors.append("Pick a time.")
             if self.send_date.data and self.send_time.data and self.scheduled_at(tz) <= now:
                 self.send_time.errors.append("That time has passed; pick a time in the future.")
         elif self.when.data == "repeat":
-            if not self.send_time.data:
+            if not self.send_time.data and not live:
                 self.send_time.errors.append("Pick the time it goes out.")
-            if not self.until.data:
-                self.until.errors.append("Pick the last date it repeats.")
-            elif self.until.data < self.start_date(tz):
+            if self.until.data and self.until.data < self.start_date(tz):
                 self.until.errors.append("The end date is before the first run.")
-            if self.repeat_freq.data == "weekly" and not self.weekdays.data:
+            if self.repeat_freq.data == "weekly" and not self.weekdays.data and not live:
                 self.weekdays.errors.append("Pick at least one day.")
-            if self.repeat_freq.data == "monthly" and not self.month_day.data:
+            if self.repeat_freq.data == "monthly" and not self.month_day.data and not live:
                 self.month_day.errors.append("Pick a day of the month.")
 
     def start_date(self, tz: str) -> date:
@@ -177,7 +181,7 @@ class ComposerForm(FlaskForm):
 
     def recurrence(self, tz: str) -> Recurrence | None:
         """The repeat choice as a Recurrence in local wall-clock time."""
-        if self.when.data != "repeat" or not (self.send_time.data and self.until.data):
+        if self.when.data != "repeat" or not self.send_time.data:
             return None
         if self.month_day.data is not None and not 1 <= self.month_day.data <= 31:
             return None

@@ -35,7 +35,7 @@ from app.models.base import escape_like
 
 def can_compose(user) -> bool:
     """Owners and admins compose; leaders only when the church lets them."""
-    return user.is_admin or user.church.leaders_can_send
+    return user.can_compose
 
 
 def can_manage(user, obj: Broadcast | Schedule) -> bool:
@@ -161,6 +161,7 @@ def validate(form: ComposerForm, user) -> bool:
         form.audience_errors.append("Choose who gets this: everyone, a group, a branch or people.")
     elif audience_counts(user.church_id, spec).recipients == 0:
         form.audience_errors.append("Nobody in this audience can receive texts (opted out or no phone).")
+    form.anchored_errors = [("audience", message) for message in form.audience_errors]
     return ok and not form.has_errors and not form.audience_errors
 
 

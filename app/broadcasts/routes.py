@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from app import merge
 from app.auth.decorators import STAFF, role_required
-from app.broadcasts import bp, history, pages
+from app.broadcasts import bp, history, pages, test_send
+from app.broadcasts.composer import normalise_newlines
 from app.broadcasts.forms import ComposerForm
 from app.broadcasts.schedules import delete_schedule as remove
 from app.broadcasts.schedules import set_enabled
@@ -22,7 +23,7 @@ from app.extensions import db, limiter, user_rate_key
 from app.htmx import render, trigger
 from app.models import Schedule, Template
 from app.people.queries import MAX_QUERY
-from app.people.templating import member_time
+from app.people.templating import member_phone, member_time
 from app.security.inputs import parse_id
 from app.tenancy import get_or_404
 
@@ -122,6 +123,10 @@ def new():
         template_id = parse_id(request.args.get("template_id"))
         if template_id:
             form.body.data = get_or_404(Template, template_id).body
+        # "Text this group": only a group this person may pick (set_choices is already scoped).
+        group_id = parse_id(request.args.get("group_id"))
+        if group_id in {gid for gid, _ in form.group_ids.choices}:
+            form.group_ids.data = [group_id]
         return render("broadcasts/new.html", **pages.composer_context(form, current_user))
     if not form.idempotency_key.data:
         form.idempotency_key.data = uuid.uuid4().hex
@@ -151,6 +156,48 @@ def audience():
     )
     response = make_response(body, status)
     return trigger(response, ["audience-changed"])
+
+
+@bp.post("/broadcasts/new/when")
+@composer_limit
+@role_required(*STAFF)
+def when():
+    """The timing re-checked as it changes, so "that time has passed" goes once it is fixed."""
+    pages.require_composer(current_user)
+    form = _form()
+    status = 200
+    if form.check_bounds():
+        form.check_timing(current_user.church.timezone, live=True)
+    else:
+        status = 422
+    timing = (form.send_date, form.send_time, form.until, form.weekdays, form.month_day)
+    context = pages.composer_context(form, current_user, when_errors=[e for f in timing for e in f.errors])
+    body, status = render("broadcasts/new.html", "broadcasts/_when_check.html", status=status, **context)
+    # The counter follows (cost and quiet hours depend on when it goes).
+    return trigger(make_response(body, status), ["when-changed"])
+
+
+@bp.post("/broadcasts/new/test")
+@limiter.limit(lambda: current_app.config["TEST_SEND_RATE_LIMIT"], key_func=user_rate_key)
+@composer_limit
+@role_required(*STAFF)
+def send_test():
+    """Text the draft once to the signed-in person's own phone; the composer comes back as it was."""
+    pages.require_composer(current_user)
+    form = _form()
+    status, notice, problem = 200, None, None
+    if not form.check_bounds():
+        status = 422
+    else:
+        try:
+            to = test_send.queue_test(current_user, normalise_newlines(form.body.data or ""), form.media_list())
+        except AppError as exc:
+            status, problem = 422, exc.message
+        else:
+            db.session.commit()
+            notice = f"Test sent to {member_phone(to)}. It counts toward this month's segments."
+    context = pages.composer_context(form, current_user, test_notice=notice, test_problem=problem)
+    return render("broadcasts/new.html", status=status, **context)
 
 
 @bp.post("/broadcasts/new/smart-quotes")

@@ -46,7 +46,7 @@ class Recurrence:
 
     freq: str  # "weekly" or "monthly"
     start: datetime  # naive local date and time of the first possible run
-    until: date  # last day (inclusive, local)
+    until: date | None = None  # last day (inclusive, local); None repeats until turned off
     weekdays: tuple[str, ...] = ()
     month_day: int | None = None
 
@@ -67,8 +67,9 @@ def build_rule(rec: Recurrence) -> str:
         else:
             # "The 31st" in a 30-day month (or February) means the month's last day, not a skipped month.
             parts.append("BYMONTHDAY=" + ",".join(str(d) for d in range(28, day + 1)) + ";BYSETPOS=-1")
-    until_local = datetime.combine(rec.until, time(23, 59, 59))
-    parts.append(f"UNTIL={until_local:%Y%m%dT%H%M%S}")
+    if rec.until is not None:
+        until_local = datetime.combine(rec.until, time(23, 59, 59))
+        parts.append(f"UNTIL={until_local:%Y%m%dT%H%M%S}")
     return f"DTSTART:{rec.start:%Y%m%dT%H%M%S}\nRRULE:{';'.join(parts)}"
 
 
@@ -112,14 +113,16 @@ def describe(rule: str) -> str:
     fields = dict(p.split("=", 1) for p in rule.split("RRULE:", 1)[1].split(";"))
     start = datetime.strptime(rule.split("\n", 1)[0].removeprefix("DTSTART:"), "%Y%m%dT%H%M%S")
     clock = start.strftime("%-I:%M %p")
-    until = datetime.strptime(fields["UNTIL"], "%Y%m%dT%H%M%S").strftime("%b %-d, %Y")
+    until = ""
+    if "UNTIL" in fields:
+        until = " until " + datetime.strptime(fields["UNTIL"], "%Y%m%dT%H%M%S").strftime("%b %-d, %Y")
     if fields["FREQ"] == "WEEKLY":
         days = ", ".join(WEEKDAY_NAMES[d] for d in fields.get("BYDAY", "").split(",") if d)
-        return f"Weekly on {days} at {clock} until {until}"
+        return f"Weekly on {days} at {clock}{until}"
     days = fields.get("BYMONTHDAY", "").split(",")
     day = days[-1]
     suffix = "th" if 10 <= int(day) % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(int(day) % 10, "th")
-    return f"Monthly on the {day}{suffix} at {clock} until {until}"
+    return f"Monthly on the {day}{suffix} at {clock}{until}"
 
 
 def create_schedule(
@@ -149,7 +152,7 @@ def create_schedule(
         "audience": audience,
         "rrule": rule,
         "next_run_at": next_run(rule, church.timezone, now - timedelta(seconds=1)),
-        "until": local_to_utc(rec.until, time(23, 59, 59), church.timezone),
+        "until": None if rec.until is None else local_to_utc(rec.until, time(23, 59, 59), church.timezone),
         "enabled": True,
         "created_by_id": user.id,
         "idempotency_key": idempotency_key,

@@ -14,7 +14,8 @@ from flask_login import current_user
 
 from app.delivery.errors import describe
 from app.models import ConversationNote
-from app.people.phones import format_national
+from app.people.phones import format_national, unknown_name
+from app.people.templating import church_country
 
 STATUS_LABELS = {
     "received": "Received",
@@ -77,11 +78,11 @@ def inbox_stamp(value: datetime | None) -> str:
 def contact_name(row: Any) -> str:
     """A member's name, or their number for unknown contacts."""
     name = f"{row.first_name or ''} {row.last_name or ''}".strip()
-    return name or format_national(row.phone_e164) or "Unknown contact"
+    return name or unknown_name(row.phone_e164, church_country())
 
 
 def phone(value: str | None) -> str:
-    return format_national(value) if value else ""
+    return format_national(value, church_country()) if value else ""
 
 
 def status_label(status: str) -> str:

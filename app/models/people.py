@@ -88,7 +88,7 @@ class Member(IdMixin, TimestampMixin, TenantMixin, Base):
     @property
     def full_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
-        return name or (self.phone_e164 or "Unknown contact")
+        return name or (f"Unknown · {self.phone_e164}" if self.phone_e164 else "Unknown contact")
 
     @property
     def opted_out(self) -> bool:

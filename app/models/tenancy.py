@@ -43,6 +43,8 @@ class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
 
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str | None] = mapped_column(String(200))
+    # The staff member's own mobile (E.164), where the composer's "send a test to me" goes.
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
@@ -82,6 +84,11 @@ class User(IdMixin, TimestampMixin, TenantMixin, UserMixin, Base):
     def is_admin(self) -> bool:
         """An owner or admin: manages the whole church and sees all of it."""
         return self.role in ("owner", "admin")
+
+    @property
+    def can_compose(self) -> bool:
+        """Owners and admins write broadcasts; leaders only when the church lets them."""
+        return self.is_admin or self.church.leaders_can_send
 
     @property
     def is_leader(self) -> bool:

@@ -69,6 +69,7 @@ def _group_page(group: Group, **extra):
         leaders=group_service.leaders_of(group),
         leader_choices=group_service.leader_candidates(group),
         member_count=group_service.member_count(group),
+        can_text=current_user.can_compose,
         **extra,
     )
 

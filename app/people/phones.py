@@ -57,11 +57,16 @@ def is_e164(value: str | None) -> bool:
     return bool(_NANP_E164.fullmatch(value)) or try_normalize(value) == value
 
 
-def format_national(e164: str | None) -> str:
-    """+13125550142 → (312) 555-0142 for display; other countries in international format."""
+def format_national(e164: str | None, country: str = "US") -> str:
+    """A number as people in `country` write it: +13125550142 → (312) 555-0142 for a US church.
+
+    Numbers from the church's own country (or its shared calling code, as across North America)
+    are shown in national format; others in international format, so the "+44" stays visible.
+    """
     if not e164:
         return ""
-    if nanp := _NANP_E164.fullmatch(e164):
+    home = phonenumbers.country_code_for_region((country or "US").upper())
+    if home == 1 and (nanp := _NANP_E164.fullmatch(e164)):
         # What phonenumbers gives every NANP region, without its 50 µs of parsing per list row.
         return "({}) {}-{}".format(*nanp.groups())
     try:
@@ -69,8 +74,13 @@ def format_national(e164: str | None) -> str:
     except phonenumbers.NumberParseException:
         return e164
     fmts = phonenumbers.PhoneNumberFormat
-    fmt = fmts.NATIONAL if number.country_code == 1 else fmts.INTERNATIONAL
+    fmt = fmts.NATIONAL if number.country_code == home else fmts.INTERNATIONAL
     return phonenumbers.format_number(number, fmt)
+
+
+def unknown_name(e164: str | None, country: str = "US") -> str:
+    """How someone known only by their number is shown: "Unknown · (630) 555-0142"."""
+    return f"Unknown · {format_national(e164, country)}" if e164 else "Unknown contact"
 
 
 def digits(text: str | None) -> str:

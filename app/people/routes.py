@@ -231,18 +231,21 @@ def bulk():
     back = _safe_next(url_for("people.members"))
     action, ids = request.form.get("action", ""), _selected_ids()
     group_id = parse_id(request.form.get("group_id"))
+    # "Every member in this list": the list's own filters, applied again here, never a list of ids.
+    matching = MemberFilters.from_args(request.form) if request.form.get("scope") == "matching" else None
     try:
         if action == "add_to_group":
-            group, count = services.bulk_add_to_group(current_user, ids, group_id)
+            group, count = services.bulk_add_to_group(current_user, ids, group_id, matching)
             message = f"Added {count} member{'s' if count != 1 else ''} to {group.name}."
         elif action == "remove_from_group":
-            group, count = services.bulk_remove_from_group(current_user, ids, group_id)
+            group, count = services.bulk_remove_from_group(current_user, ids, group_id, matching)
             message = f"Removed {count} member{'s' if count != 1 else ''} from {group.name}."
         elif action == "delete" and request.form.get("confirm") != "yes":
-            chosen = services.members_by_ids(current_user, ids)
-            return render_template("people/bulk_delete.html", members=chosen, back=back)
+            total, shown = services.members_to_delete(current_user, ids, matching)
+            context = {"total": total, "members": shown, "back": back, "matching": matching}
+            return render_template("people/bulk_delete.html", ids=ids, **context)
         elif action == "delete":
-            count = services.bulk_delete(current_user, ids)
+            count = services.bulk_delete(current_user, ids, matching)
             message = f"Deleted {count} member{'s' if count != 1 else ''}."
         else:
             raise ValidationError("Choose what to do with the selected members.")

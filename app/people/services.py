@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import Select, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -24,10 +24,12 @@ from app.models import Branch, ConsentEvent, Group, GroupMember, Member, User
 from app.people.counts import MemberCount, count_members
 from app.people.keyset import PAGE_SIZE
 from app.people.page_shapes import member_page
-from app.people.queries import MemberFilters, leader_scope
+from app.people.queries import MemberFilters, leader_scope, member_select
 from app.tenancy import scoped
 
 MAX_BULK = 1000
+# "Every member matching this list": one bulk action reaches at most this many.
+MAX_MATCHING = 10_000
 MAX_NOTE = 2000
 
 
@@ -229,6 +231,25 @@ def _bulk_ids(actor: User, member_ids: Iterable[int]) -> list[int]:
     return ids
 
 
+def bulk_selection(actor: User, member_ids: Iterable[int] = (), matching: MemberFilters | None = None) -> Select:
+    """SELECT the ids a bulk action applies to: the ticked members, or every member matching a filter.
+
+    A filter is applied on the server, to the actor's church and what the actor may see (never a
+    list of ids sent back), and refused beyond MAX_MATCHING members: narrow the list first.
+    """
+    if matching is None:
+        ids = _bulk_ids(actor, member_ids)
+        return select(Member.id).where(Member.church_id == actor.church_id, Member.id.in_(ids))
+    require_admin(actor)
+    chosen = member_select(actor, matching).with_only_columns(Member.id)
+    found = db.session.scalar(select(func.count()).select_from(chosen.limit(MAX_MATCHING + 1).subquery())) or 0
+    if found == 0:
+        raise ValidationError("No members match this list.")
+    if found > MAX_MATCHING:
+        raise ValidationError(f"More than {MAX_MATCHING:,} members match: narrow the list first.")
+    return chosen
+
+
 def _own_group(actor: User, group_id: int | None) -> Group:
     group = db.session.scalar(scoped(Group, actor.church_id).where(Group.id == (group_id or 0)))
     if group is None:
@@ -236,12 +257,14 @@ def _own_group(actor: User, group_id: int | None) -> Group:
     return group
 
 
-def bulk_add_to_group(actor: User, member_ids: Iterable[int], group_id: int | None) -> tuple[Group, int]:
+def bulk_add_to_group(
+    actor: User, member_ids: Iterable[int], group_id: int | None, matching: MemberFilters | None = None
+) -> tuple[Group, int]:
     """Add the selected members to a group in one INSERT … SELECT; returns the group and how many were new."""
-    ids = _bulk_ids(actor, member_ids)
+    chosen_ids = bulk_selection(actor, member_ids, matching)
     group = _own_group(actor, group_id)
     chosen = select(literal(actor.church_id), literal(group.id), Member.id).where(
-        Member.church_id == actor.church_id, Member.id.in_(ids)
+        Member.church_id == actor.church_id, Member.id.in_(chosen_ids)
     )
     stmt = (
         pg_insert(GroupMember)
@@ -255,12 +278,16 @@ def bulk_add_to_group(actor: User, member_ids: Iterable[int], group_id: int | No
     return group, added
 
 
-def bulk_remove_from_group(actor: User, member_ids: Iterable[int], group_id: int | None) -> tuple[Group, int]:
+def bulk_remove_from_group(
+    actor: User, member_ids: Iterable[int], group_id: int | None, matching: MemberFilters | None = None
+) -> tuple[Group, int]:
     """Take the selected members out of a group (their other groups are untouched)."""
-    ids = _bulk_ids(actor, member_ids)
+    chosen_ids = bulk_selection(actor, member_ids, matching)
     group = _own_group(actor, group_id)
     stmt = delete(GroupMember).where(
-        GroupMember.church_id == actor.church_id, GroupMember.group_id == group.id, GroupMember.member_id.in_(ids)
+        GroupMember.church_id == actor.church_id,
+        GroupMember.group_id == group.id,
+        GroupMember.member_id.in_(chosen_ids),
     )
     removed = db.session.execute(stmt).rowcount or 0
     cache.bump(("groups", actor.church_id))
@@ -268,16 +295,24 @@ def bulk_remove_from_group(actor: User, member_ids: Iterable[int], group_id: int
     return group, removed
 
 
-def members_by_ids(actor: User, member_ids: Iterable[int]) -> list[Member]:
-    """The selected members of the actor's church, by name (for the delete confirmation)."""
-    ids = _bulk_ids(actor, member_ids)
-    stmt = scoped(Member, actor.church_id).where(Member.id.in_(ids)).order_by(Member.last_name, Member.first_name)
-    return list(db.session.scalars(stmt))
+def members_to_delete(
+    actor: User, member_ids: Iterable[int], matching: MemberFilters | None = None, shown: int = 20
+) -> tuple[int, list[Member]]:
+    """How many members the delete confirmation is about, and the first `shown` of them by name."""
+    chosen_ids = bulk_selection(actor, member_ids, matching)
+    total = db.session.scalar(select(func.count()).select_from(chosen_ids.subquery())) or 0
+    stmt = (
+        scoped(Member, actor.church_id)
+        .where(Member.id.in_(chosen_ids))
+        .order_by(Member.last_name, Member.first_name)
+        .limit(shown)
+    )
+    return total, list(db.session.scalars(stmt))
 
 
-def bulk_delete(actor: User, member_ids: Iterable[int]) -> int:
+def bulk_delete(actor: User, member_ids: Iterable[int], matching: MemberFilters | None = None) -> int:
     """Delete the selected members in one statement; returns how many went."""
-    ids = _bulk_ids(actor, member_ids)
+    ids = list(db.session.scalars(bulk_selection(actor, member_ids, matching)))
     # Their conversations and memberships go with them (ON DELETE CASCADE): name them first.
     members_changed(actor.church_id, ids)
     cache.bump(("groups", actor.church_id))

@@ -1,7 +1,7 @@
 """api_keys: keys a church's own software uses on /api/v1
 
 Revision ID: 0019_api_keys
-Revises: 0016_broadcast_title
+Revises: 0018_user_phone
 
 Only the SHA-256 of a key is stored (the key is shown once); the unique index on it is how a
 request finds its key. A rotated key keeps working until `expires_at`, so clients can switch over.
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0019_api_keys"
-down_revision = "0016_broadcast_title"
+down_revision = "0018_user_phone"
 branch_labels = None
 depends_on = None
 

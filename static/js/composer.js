@@ -8,13 +8,13 @@
     return document.getElementById("body");
   }
 
-  // Insert a saved template at the cursor, then let htmx recount ("input" triggers the counter).
+  // Insert a saved template or a merge field at the cursor, then let htmx recount ("input" triggers the counter).
   document.addEventListener("click", function (event) {
-    var link = event.target.closest("a.template-insert");
+    var link = event.target.closest("a.template-insert, button.merge-insert");
     var textarea = body();
     if (!link || !textarea) return;
     event.preventDefault();
-    var text = link.getAttribute("data-body") || "";
+    var text = link.getAttribute("data-body") || link.getAttribute("data-insert") || "";
     var start = textarea.selectionStart || 0;
     var end = textarea.selectionEnd || 0;
     textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
@@ -85,6 +85,13 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.name === "when" || event.target.name === "repeat_freq") showTiming();
+    // The last submit's timing errors are stale once the timing changes: the live check
+    // (#when-check, re-rendered by the server) says what still applies.
+    var fieldset = event.target.closest && event.target.closest("#when-fieldset");
+    if (!fieldset) return;
+    fieldset.querySelectorAll(".field > .error").forEach(function (el) { el.remove(); });
+    fieldset.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    fieldset.querySelectorAll("[aria-invalid=true]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
   });
   document.addEventListener("DOMContentLoaded", showTiming);
 })();

@@ -1,4 +1,5 @@
-// Member list selection: the bulk bar shows while rows are ticked, "select all" ticks the shown rows.
+// Member list selection: the bulk bar shows while rows are ticked, "select all" ticks the shown rows,
+// and "every member in this list" makes the action apply to the whole list (the server's filter).
 // Without this file the checkboxes and the bulk bar still work as a plain form.
 "use strict";
 
@@ -12,9 +13,12 @@
     if (!bar) return;
     const boxes = rowBoxes();
     const ticked = boxes.filter((b) => b.checked);
-    bar.hidden = ticked.length === 0;
+    const matching = bar.querySelector("[data-select-matching]");
+    const everyone = Boolean(matching && matching.checked);
+    bar.hidden = ticked.length === 0 && !everyone;
     const count = bar.querySelector("[data-selected-count]");
-    if (count) count.textContent = String(ticked.length);
+    const total = document.getElementById("member-count");
+    if (count) count.textContent = everyone ? (total ? total.textContent.trim() : "All") : String(ticked.length);
     boxes.forEach((b) => b.closest("tr")?.classList.toggle("selected", b.checked));
     const all = document.querySelector("[data-select-all]");
     if (all) {
@@ -29,7 +33,7 @@
     if (target.matches("[data-select-all]")) {
       rowBoxes().forEach((b) => { b.checked = target.checked; });
     }
-    if (target.matches("[data-select-all], input[name='ids']")) refresh();
+    if (target.matches("[data-select-all], [data-select-matching], input[name='ids']")) refresh();
   });
 
   // New rows (infinite scroll) and new results (search) arrive through htmx.

@@ -120,4 +120,4 @@ def test_failed_recipient_shows_the_carrier_error(page, base_url, sign_in, simul
     expect(page.locator("#status-counts")).to_contain_text("Failed 1", timeout=60_000)
     page.reload()
     expect(page.locator("#failed-table")).to_contain_text("30007")
-    expect(page.locator("#failed-table")).to_contain_text("+13125551002")
+    expect(page.locator("#failed-table")).to_contain_text("(312) 555-1002")

@@ -81,10 +81,12 @@ class Sniffed:
 
 @dataclass
 class Normalised:
-    """Rows ready to load, and the rows that could not be, each with its reason."""
+    """Rows ready to load, the rows that could not be (each with its reason), and rows loaded without
+    an optional value that was unusable (a warning each: the member matters more than their email)."""
 
     rows: list[tuple] = field(default_factory=list)  # (row_no, first, last, phone, email, groups, branch_id)
     failures: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
     read: int = 0
     good: int = 0
 
@@ -231,12 +233,14 @@ def normalise(
     progress: Callable[[int, int], None] | None = None,
     every: int = 5000,
     sink: Callable[[tuple], None] | None = None,
+    limit: int | None = None,
 ) -> Normalised:
     """Validate and clean every data row; the first row with a phone wins over later duplicates.
 
     `branches` maps lower-cased branch names to ids; `progress(read, failed)` is called every
     `every` rows so the page can show the job moving. Good rows go to `sink` when given (the
-    loader streams them into COPY while the file is still being read), else to `.rows`.
+    loader streams them into COPY while the file is still being read), else to `.rows`. `limit`
+    stops after that many data rows (the preview checks the start of a file, not all of it).
     """
     branches = branches or {}
     out = Normalised()
@@ -252,6 +256,8 @@ def normalise(
     next(rows, None)  # the header
 
     for number, original in rows:
+        if limit is not None and out.read >= limit:
+            break
         out.read += 1
         if progress and out.read % every == 0:
             progress(out.read, len(out.failures))
@@ -265,16 +271,23 @@ def normalise(
             reason = _phone_reason(raw_phone, country)
         elif phone in seen:
             reason = f"Duplicate phone number: row {seen[phone]} has the same number."
-        email = cells[email_col].strip().lower() or None
-        if reason is None and email and (len(email) > 320 or not looks_like_email(email)):
-            reason = f"“{cells[email_col].strip()}” is not an email address."
-        branch_name = cells[branch_col].strip()
-        branch_id = branches.get(" ".join(branch_name.lower().split())) if branch_name else None
-        if reason is None and branch_name and branch_id is None:
-            reason = f"No branch named “{branch_name}”. Add it in Settings → Branches, or leave the cell empty."
         if reason is not None:
             out.failures.append({"row": number, "values": original, "reason": reason})
             continue
+        # Email and branch are optional: an unusable one is left out and the row still imported.
+        problems = []
+        email = cells[email_col].strip().lower() or None
+        if email and (len(email) > 320 or not looks_like_email(email)):
+            problems.append(f"“{cells[email_col].strip()[:320]}” is not an email address; imported without an email.")
+            email = None
+        branch_name = cells[branch_col].strip()
+        branch_id = branches.get(" ".join(branch_name.lower().split())) if branch_name else None
+        if branch_name and branch_id is None:
+            problems.append(
+                f"No branch named “{branch_name[:200]}”; imported without a branch. Add it in Settings → Branches."
+            )
+        if problems:
+            out.warnings.append({"row": number, "values": original, "reason": " ".join(problems), "warning": True})
         seen[phone] = number
         groups_cell = cells[groups_col]
         groups = split_groups(groups_cell) if groups_cell else []

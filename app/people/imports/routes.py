@@ -59,14 +59,25 @@ def import_detail(import_id: int):
     if imp.status != "draft":
         if request.method == "POST":
             return redirect(url_for("people.import_detail", import_id=imp.id), code=303)
-        return render_template("people/import_progress.html", imp=imp, counts=services.live_counts(imp))
+        context = {"imp": imp, "counts": services.live_counts(imp), "problems": services.problem_rows(imp)}
+        return render_template("people/import_progress.html", **context)
     form = MappingForm(imp.headers, imp.mapping)
     if form.validate_on_submit():
         services.start(imp, form.chosen_mapping(), form.mode.data == "update")
         return redirect(url_for("people.import_detail", import_id=imp.id), code=303)
     rows = services.preview(imp)
     status = 422 if form.errors else 200
-    context = {"imp": imp, "form": form, "rows": rows, "labels": FIELD_LABELS}
+    check = services.check_preview(imp)
+    flagged = {f["row"]: f for f in [*check.failures, *check.warnings]}
+    context = {
+        "imp": imp,
+        "form": form,
+        "rows": rows,
+        "labels": FIELD_LABELS,
+        "check": check,
+        "flagged": flagged,
+        "shown_problems": services.SHOWN_PROBLEMS,
+    }
     return render_template("people/import_preview.html", **context), status
 
 
@@ -75,7 +86,7 @@ def import_detail(import_id: int):
 def import_progress(import_id: int):
     """The progress bar; it polls itself every second until the job has finished."""
     imp = get_or_404(MemberImport, import_id)
-    context = {"imp": imp, "counts": services.live_counts(imp)}
+    context = {"imp": imp, "counts": services.live_counts(imp), "problems": services.problem_rows(imp)}
     return render("people/import_progress.html", "people/_import_progress.html", **context)
 
 

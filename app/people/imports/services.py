@@ -23,13 +23,15 @@ from app.cache import Dep
 from app.extensions import db, rds
 from app.models import Branch, Church, MemberImport
 from app.people.imports import sql
-from app.people.imports.parsing import FIELD_LABELS, PREVIEW_ROWS, normalise, records, sniff
+from app.people.imports.parsing import FIELD_LABELS, PREVIEW_ROWS, Normalised, normalise, records, sniff
 from app.security import csvfiles
 
 log = logging.getLogger(__name__)
 
 PROGRESS_TTL = 24 * 3600
 JOB_TIMEOUT = 30 * 60
+SHOWN_PROBLEMS = 50  # failed (or warned) rows listed on the result page; the download has them all
+PREVIEW_CHECK_ROWS = 2000  # rows the preview checks before the import starts
 STUCK_ERROR = "The import did not finish (the worker stopped). Nothing was imported; you can try again."
 
 
@@ -59,13 +61,12 @@ def file_text(imp: MemberImport) -> str:
     return imp.content.decode(imp.encoding, errors="replace")
 
 
-def preview(imp: MemberImport) -> list[list[str]]:
-    """The first rows of the file, padded to the header width, for the mapping page."""
+def preview(imp: MemberImport) -> list[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells) of the first rows, padded to the header width, for the mapping page."""
     rows = records(file_text(imp), imp.delimiter)
     next(rows, None)
-    sample = [cells for _, cells in islice(rows, PREVIEW_ROWS)]
     width = len(imp.headers)
-    return [(r + [""] * width)[:width] for r in sample]
+    return [(number, (cells + [""] * width)[:width]) for number, cells in islice(rows, PREVIEW_ROWS)]
 
 
 def start(imp: MemberImport, mapping: dict[str, int], update_existing: bool) -> None:
@@ -166,7 +167,8 @@ def execute(session: Session, imp: MemberImport, report: Callable[[str, int, int
     imp.updated = updated
     imp.skipped = parsed.good - imported - updated
     imp.failed = len(parsed.failures)
-    imp.failures = parsed.failures
+    # One list: failed rows, then rows imported with a warning (marked "warning": true).
+    imp.failures = parsed.failures + parsed.warnings
     imp.groups_created = groups_created
     imp.status = "done"
     imp.error = None
@@ -219,10 +221,38 @@ def failures_csv(imp: MemberImport) -> str:
     width = len(imp.headers)
     rows: list[list[object]] = [["Row", *imp.headers, "Reason"]]
     for failure in imp.failures or []:
+        if failure.get("warning"):
+            continue
         values = list(failure["values"])
         values = (values + [""] * width)[: max(width, len(values))]
         rows.append([failure["row"], *values, failure["reason"]])
     return csvfiles.text(rows)
+
+
+def problem_rows(imp: MemberImport, limit: int = SHOWN_PROBLEMS) -> dict[str, list[dict]]:
+    """The first failed rows and the first rows imported with a warning, for the result page."""
+    if imp.status != "done":
+        return {"failed": [], "warned": [], "warned_total": 0}
+    failed = [f for f in imp.failures or [] if not f.get("warning")]
+    warned = [f for f in imp.failures or [] if f.get("warning")]
+    return {"failed": failed[:limit], "warned": warned[:limit], "warned_total": len(warned)}
+
+
+def check_preview(imp: MemberImport, limit: int = PREVIEW_CHECK_ROWS) -> Normalised:
+    """Read the first `limit` rows with the guessed columns: which will fail, which import with a warning."""
+    church = db.session.get(Church, imp.church_id)
+    mapping = {k: int(v) for k, v in (imp.mapping or {}).items() if k in FIELD_LABELS and v is not None}
+    if "phone" not in mapping:
+        return Normalised()
+    return normalise(
+        file_text(imp),
+        imp.delimiter,
+        mapping,
+        country=church.country if church else "US",
+        branches=branch_ids(db.session, imp.church_id),
+        sink=lambda row: None,
+        limit=limit,
+    )
 
 
 def recent_imports(church_id: int, limit: int = 10) -> list[MemberImport]:

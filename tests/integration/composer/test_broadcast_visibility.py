@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.broadcasts.visibility import led_members
 from app.models import Member, User
+from app.people.phones import format_national
 from tests.integration.dashboard.helpers import broadcast, recipient
 
 
@@ -48,8 +49,8 @@ def test_leader_sees_only_their_groups_recipients_in_a_broadcast(client, login_a
     login_as("leader")
     everyone, outsider = scene["everyone"], scene["outsider"]
     page = client.get(f"/broadcasts/{everyone.id}").get_data(as_text=True)
-    assert scene["mine"][0].phone_e164 in page
-    assert outsider.phone_e164 not in page and outsider.full_name not in page
+    assert format_national(scene["mine"][0].phone_e164) in page
+    assert format_national(outsider.phone_e164) not in page and outsider.full_name not in page
     progress = client.get(f"/broadcasts/{everyone.id}/progress", headers={"HX-Request": "true"})
     text = progress.get_data(as_text=True)
     assert "<html" not in text and "2 recipients" in text and "Failed <strong>1</strong>" in text
@@ -68,4 +69,4 @@ def test_owner_still_sees_every_broadcast_and_recipient(client, login_as, scene)
     listing = client.get("/broadcasts").get_data(as_text=True)
     assert f'/broadcasts/{scene["elsewhere"].id}"' in listing
     page = client.get(f"/broadcasts/{scene['everyone'].id}").get_data(as_text=True)
-    assert scene["outsider"].phone_e164 in page and "4 recipients" in page
+    assert format_national(scene["outsider"].phone_e164) in page and "4 recipients" in page

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Broadcast, Member, Template
+from app.people.phones import format_national
 
 HX = {"HX-Request": "true"}
 
@@ -210,7 +211,7 @@ def test_detail_lists_failed_recipients_with_their_error_codes(client, login_as,
     r.status, r.error_code, r.error_detail = "failed", "30007", "The carrier filtered it as spam."
     db.session.flush()
     html = client.get(f"/broadcasts/{b.id}").get_data(as_text=True)
-    assert "<code>30007</code>" in html and "filtered it as spam" in html and r.to_e164 in html
+    assert "<code>30007</code>" in html and "filtered it as spam" in html and format_national(r.to_e164) in html
 
 
 def test_polled_progress_refreshes_the_status_badge_and_cancel_button(client, login_as, compose, db, church):

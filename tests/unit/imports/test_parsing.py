@@ -84,7 +84,7 @@ def test_duplicate_phones_first_row_wins_later_ones_fail_with_the_reason():
     ]
 
 
-def test_bad_values_each_get_a_reason():
+def test_bad_values_each_get_a_reason_and_bad_optional_values_only_a_warning():
     data = (
         HEADER
         + "A,One,,,,\n"
@@ -97,9 +97,15 @@ def test_bad_values_each_get_a_reason():
     reasons = [f["reason"] for f in result.failures]
     assert reasons[0] == "No phone number."
     assert "wrong number of digits" in reasons[1]
-    assert reasons[2] == "“not-an-email” is not an email address."
-    assert reasons[3].startswith("No branch named “Uptown”")
-    assert result.rows == [(6, "E", "Five", "+13125550197", "e@example.org", [], 7)]
+    assert len(reasons) == 2
+    warnings = [w["reason"] for w in result.warnings]
+    assert warnings[0] == "“not-an-email” is not an email address; imported without an email."
+    assert warnings[1].startswith("No branch named “Uptown”; imported without a branch.")
+    assert result.rows == [
+        (4, "C", "Three", "+13125550199", None, [], None),
+        (5, "D", "Four", "+13125550198", None, [], None),
+        (6, "E", "Five", "+13125550197", "e@example.org", [], 7),
+    ]
 
 
 def test_empty_file_is_refused_before_any_work():
