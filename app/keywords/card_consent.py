@@ -36,8 +36,7 @@ def consent_wording(church: Church, card: ConnectCard | None) -> str:
     """The checkbox text carriers require: who texts, how often, rates, STOP and HELP."""
     return (
         f"Yes, I agree to receive text messages from {church.name} at the number above. "
-        f"{frequency_of(card)}. Msg & data rates may apply. Reply STOP to cancel, HELP for help. "
-        "Consent is not a condition of anything."
+        f"{frequency_of(card)}. Msg & data rates may apply. Reply STOP to cancel, HELP for help."
     )
 
 
