@@ -231,3 +231,20 @@ def test_the_qr_code_is_an_svg_of_the_cards_address(app, client, card):
     )
     assert response.data == expected.getvalue()
     assert response.data.lstrip().startswith(b"<?xml") and b"<svg" in response.data
+
+
+def test_staff_cannot_text_someone_before_their_yes(client, card, db, church, simulator):
+    import pytest
+
+    from app.errors import PermissionDenied
+    from app.inbox.services import reply
+    from app.models import Conversation, User
+
+    client.post(CARD, data=card_data(client))
+    run_high_queue()
+    member = _member(db, church)
+    conversation = db.session.scalar(select(Conversation).where(Conversation.member_id == member.id))
+    staff = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    with pytest.raises(PermissionDenied, match="once they reply YES"):
+        reply(conversation, staff, "Hi Ruth!")
+    assert len(_texts(simulator)) == 1  # only the card's own question
