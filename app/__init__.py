@@ -36,6 +36,7 @@ BLUEPRINTS = (
     "app.billing",
     "app.settings",
     "app.keywords",
+    "app.connect",
     "app.ops",
     "app.notifications",
     "app.webapp",
@@ -148,7 +149,9 @@ def _install_request_hooks(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        # A page that lets some sites frame it (the connect card) says so in its own CSP.
+        if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:
+            response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

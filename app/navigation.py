@@ -30,7 +30,14 @@ NAV = (
         "settings",
         ("owner", "admin"),
         also=("keywords",),
-        pages=("accounts.staff_page", "accounts.invite", "accounts.change_role", "accounts.transfer_ownership"),
+        pages=(
+            "accounts.staff_page",
+            "accounts.invite",
+            "accounts.change_role",
+            "accounts.transfer_ownership",
+            "connect.settings",
+            "connect.print_page",
+        ),
     ),
     NavItem("Ops", "ops.index", "ops", ("owner", "admin")),
 )

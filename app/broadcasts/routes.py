@@ -164,7 +164,7 @@ def audience():
 def when():
     """The timing re-checked as it changes, so "that time has passed" goes once it is fixed."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     status = 200
     if form.check_bounds():
         form.check_timing(current_user.church.timezone, live=True)
@@ -184,7 +184,7 @@ def when():
 def send_test():
     """Text the draft once to the signed-in person's own phone; the composer comes back as it was."""
     pages.require_composer(current_user)
-    form = _form()
+    form = composer_form()
     status, notice, problem = 200, None, None
     if not form.check_bounds():
         status = 422

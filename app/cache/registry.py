@@ -29,6 +29,7 @@ themselves, in the same transaction. These are all of them:
     app/inbox/inbound.py               a new member, conversation and message
     app/inbox/tasks.py                 replies the sweeper marks unknown
     app/keywords/services.py           a join keyword's group membership: ("groups")
+    app/connect/services.py            a connect card's member and groups: ("members"), ("groups")
     app/people/services.py             group memberships, bulk delete
     app/people/groups.py               group leaders
     app/people/imports/services.py     an import's members, groups and renamed members' threads

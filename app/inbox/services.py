@@ -16,6 +16,7 @@ from app.delivery.segments import analyze
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
 from app.jobs import enqueue_after_commit
+from app.keywords import card_consent
 from app.models import (
     Church,
     Conversation,
@@ -49,6 +50,8 @@ def can_see(user: User, conversation: Conversation) -> bool:
 
 def opt_out_reason(member: Member) -> str | None:
     """Why this member cannot be texted, or None."""
+    if member.opted_out_at is not None and card_consent.never_consented_by_card(member):
+        return f"{member.full_name} has not agreed to texts yet: they get them once they reply YES to the connect card."
     if member.opted_out_at is not None:
         when = member.opted_out_at.strftime("%b %-d, %Y")
         return f"{member.full_name} opted out on {when} (texted a STOP keyword). They must text START to get replies."

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import cache, merge, stats
 from app.extensions import db
+from app.keywords import card_consent
 from app.models import Church, ConsentEvent, Conversation, Group, GroupMember, Keyword, Member, PhoneNumber
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ def apply_keyword(
     if not word:
         return KeywordResult(None)
     if word in OPT_OUT_WORDS:
-        changed = set_opt_out(church, member, number.e164, word, at)
+        # Someone the connect card is still asking is not opted in yet, but their STOP counts.
+        awaiting_yes = card_consent.cancel_pending(member)
+        changed = set_opt_out(church, member, number.e164, word, at, force=awaiting_yes)
         # One confirmation per opt-out: a second STOP from someone already out gets none.
         return KeywordResult("opt_out", word, opt_out_reply(church) if changed else None)
     if word in OPT_IN_WORDS:
@@ -72,6 +75,10 @@ def apply_keyword(
         # HELP is answered even to someone opted out: carriers require it.
         help_text = (church.help_text or "").strip() or default_help_text(church)
         return KeywordResult("help", word, merge.render(help_text, member, church))
+    if card_consent.is_yes(word) and member.id is not None:
+        welcome = card_consent.confirm(church, member, number.e164, word, at)
+        if welcome is not None:
+            return KeywordResult("card_yes", word, welcome)
     keyword = find_join_keyword(church.id, word)
     if keyword is not None:
         if member.opted_out_at is not None:
@@ -83,11 +90,16 @@ def apply_keyword(
     return KeywordResult(None)
 
 
-def set_opt_out(church: Church, member: Member, church_number: str, word: str, at: datetime) -> bool:
-    """Opt a member out of every number of the church; False when they already were."""
-    if member.opted_out_at is not None:
+def set_opt_out(
+    church: Church, member: Member, church_number: str, word: str, at: datetime, *, force: bool = False
+) -> bool:
+    """Opt a member out of every number of the church; False when they already were.
+
+    `force`: record it even though they are not opted in (a connect card awaiting their YES).
+    """
+    if member.opted_out_at is not None and not force:
         return False
-    member.opted_out_at = at
+    member.opted_out_at = member.opted_out_at or at
     _ledger(member, "opt_out", word, church_number)
     stats.bump(church.id, stats.church_day(church.timezone, at), opt_outs=1)
     return True

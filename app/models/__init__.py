@@ -3,6 +3,7 @@
 from app.models.accounts import AccountToken
 from app.models.api_keys import ApiKey
 from app.models.base import Base
+from app.models.connect import ConnectCard, ConnectSubmission
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
@@ -21,6 +22,8 @@ __all__ = [
     "Broadcast",
     "BroadcastRecipient",
     "Church",
+    "ConnectCard",
+    "ConnectSubmission",
     "ConsentEvent",
     "Conversation",
     "ConversationMessage",

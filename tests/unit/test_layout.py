@@ -30,6 +30,7 @@ DOMAINS = {
     "ops",
     "api",
     "keywords",
+    "connect",
     "notifications",
     "webapp",
     "failures",

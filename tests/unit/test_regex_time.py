@@ -16,6 +16,7 @@ import pytest
 from app import merge
 from app.broadcasts import composer
 from app.delivery import simmail, simnumbers, simstate
+from app.keywords import card_consent
 from app.people import phones, queries
 from app.people.imports import parsing
 from app.provisioning import slugify
@@ -46,6 +47,7 @@ PATTERNS = {
     "simnumbers.HELD_RANGE": simnumbers.HELD_RANGE,
     "simmail.URL_RE": simmail.URL_RE,
     "csvfiles.E164": csvfiles.E164,
+    "card_consent._YES": card_consent._YES,
 }
 
 # Functions that build or apply a pattern inline over user text.
