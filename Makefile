@@ -31,4 +31,6 @@ bench:
 clean:
 	@$(SERVICES_PY) down --dir .var/dev
 	@$(SERVICES_PY) down --dir .var/test
+	@# As root, clusters may live outside the checkout (scripts/services.py: pg_home).
+	@for f in .var/*/pg-location; do [ -f "$$f" ] && rm -rf "$$(cat "$$f")"; done; true
 	rm -rf .var

@@ -24,6 +24,10 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
+# Error and access lines as JSON, like the app's, unless LOG_FORMAT says console (the app's
+# default is json; `make dev` sets console).
+if os.environ.get("LOG_FORMAT", "json").strip().lower() == "json":
+    logger_class = "app.gunicorn_logging.JSONLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 

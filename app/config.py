@@ -175,6 +175,9 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         # How long a claimed recipient may stay `sending` before the reaper calls it `unknown`:
         # longer than any live batch holds a claim, short enough that a crash shows soon.
         "REAP_CLAIMS_AFTER_SECONDS": _positive_int(env, "REAP_CLAIMS_AFTER_SECONDS", 300),
+        # A reply or member import still waiting for its job this long lost it (Redis flushed or
+        # restarted empty): the sweeps queue it again from the database.
+        "REQUEUE_LOST_JOBS_AFTER_SECONDS": _positive_int(env, "REQUEUE_LOST_JOBS_AFTER_SECONDS", 120),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
         "TRUSTED_PROXY_HOPS": _proxy_hops(env),

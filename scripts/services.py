@@ -183,6 +183,31 @@ def _chown_to_pg_user(path: Path) -> None:
         shutil.chown(path, user=PG_SYSTEM_USER, group=PG_SYSTEM_USER)
 
 
+# As root, PostgreSQL runs as PG_SYSTEM_USER, which cannot reach a checkout under a private home
+# (/root is 0700 on Debian): its cluster then lives here, one directory per data directory.
+ROOT_PG_BASE = Path(os.environ.get("KOINONIA_PG_BASE", "/var/lib/koinonia"))
+
+
+def _pg_user_can_reach(path: Path) -> bool:
+    return _run(_as_pg_user(["test", "-x", str(path)]), check=False, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def pg_home(datadir: Path) -> Path:
+    """Where datadir's cluster (pg/) and its server log live: datadir itself, unless we are root
+    and the PostgreSQL user cannot reach it; then ROOT_PG_BASE/<hash of datadir's path>.
+
+    A cluster already inside datadir stays there, so existing set-ups keep their data.
+    """
+    datadir = Path(datadir).resolve()
+    if not _is_root() or (datadir / "pg" / "PG_VERSION").exists():
+        return datadir
+    datadir.mkdir(parents=True, exist_ok=True)
+    _ensure_pg_system_user()
+    if _pg_user_can_reach(datadir):
+        return datadir
+    return ROOT_PG_BASE / hashlib.sha1(str(datadir).encode()).hexdigest()[:16]
+
+
 def _socket_dir(pgdata: Path) -> Path:
     """The unix socket lives beside the data, unless that path is too long for a socket."""
     if len(str(pgdata)) <= MAX_SOCKET_DIR_LEN:
@@ -195,8 +220,7 @@ def _check_traversable(path: Path) -> None:
     """The PostgreSQL user must be able to reach the data dir through every parent."""
     if not _is_root():
         return
-    probe = _run(_as_pg_user(["test", "-x", str(path)]), check=False)
-    if probe.returncode != 0:
+    if not _pg_user_can_reach(path):
         raise ServiceError(
             f"user {PG_SYSTEM_USER} cannot reach {path}: a parent directory is not "
             "world-executable (chmod o+x it, or move the checkout outside /root)"
@@ -268,12 +292,16 @@ def ensure_postgres(datadir: Path, port: int, fast: bool = False) -> str:
             "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH "
             "or in /usr/lib/postgresql/*/bin; run `python scripts/services.py packages`"
         )
-    pgdata = datadir / "pg"
-    logfile = datadir / "postgres.log"
 
     with _locked(datadir):
         if _is_root():
             _ensure_pg_system_user()
+        home = pg_home(datadir)
+        if home != datadir:
+            home.mkdir(mode=0o755, parents=True, exist_ok=True)
+            (datadir / "pg-location").write_text(f"{home}\n")  # for whoever looks for the data
+        pgdata = home / "pg"
+        logfile = home / "postgres.log"
         if _pg_running(bindir, pgdata):
             running_port = _pg_port_of_running(pgdata)
             if running_port not in (None, port):
@@ -391,7 +419,7 @@ def drop_database(url: str, name: str) -> None:
 
 
 def stop_postgres(datadir: Path) -> None:
-    pgdata = Path(datadir).resolve() / "pg"
+    pgdata = pg_home(datadir) / "pg"
     bindir = find_pg_bindir()
     if bindir is None or not _pg_running(bindir, pgdata):
         return
@@ -416,8 +444,12 @@ def _redis_ping(port: int) -> bool:
         return False
 
 
-def ensure_redis(datadir: Path, port: int) -> str:
-    """Start (or reuse) a non-persistent Redis under datadir/redis; return its URL."""
+def ensure_redis(datadir: Path, port: int, *, aof: bool = False) -> str:
+    """Start (or reuse) a Redis under datadir/redis; return its URL.
+
+    `aof`: keep an append-only file (fsync every second), as production does, so a restart
+    keeps the queues. Throwaway test servers run without it.
+    """
     datadir = Path(datadir).resolve()
     rdir = datadir / "redis"
     pidfile = rdir / "redis.pid"
@@ -445,9 +477,10 @@ def ensure_redis(datadir: Path, port: int) -> str:
             raise ServiceError("redis-server not found; run `python scripts/services.py packages`")
         rdir.mkdir(parents=True, exist_ok=True)
         pidfile.unlink(missing_ok=True)
-        log(f"starting redis on 127.0.0.1:{port} ({rdir})")
+        log(f"starting redis on 127.0.0.1:{port} ({rdir}{', append-only file' if aof else ''})")
         cmd = [server, "--daemonize", "yes", "--port", str(port), "--bind", "127.0.0.1"]
-        cmd += ["--dir", str(rdir), "--save", "", "--appendonly", "no"]
+        cmd += ["--dir", str(rdir), "--save", ""]
+        cmd += ["--appendonly", "yes", "--appendfsync", "everysec"] if aof else ["--appendonly", "no"]
         cmd += ["--pidfile", str(pidfile), "--logfile", str(logfile)]
         res = _run(cmd, check=False, capture_output=True)
         deadline = time.monotonic() + 10
@@ -466,7 +499,7 @@ def stop_redis(datadir: Path) -> None:
         pidfile.unlink(missing_ok=True)
         return
     log(f"stopping redis (pid {pid})")
-    # SIGTERM is a clean shutdown; with `--save ''` it writes nothing to disk.
+    # SIGTERM is a clean shutdown: the append-only file (when on) is flushed, no RDB is written.
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _pid_alive(pid):
@@ -545,7 +578,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
     if not args.no_postgres:
         exports[f"{args.env_prefix}DATABASE_URL"] = ensure_postgres(datadir, args.pg_port, fast=args.fast)
     if not args.no_redis:
-        exports[f"{args.env_prefix}REDIS_URL"] = ensure_redis(datadir, args.redis_port)
+        # Dev keeps its queues across restarts (AOF), as production does; --fast test servers do not.
+        exports[f"{args.env_prefix}REDIS_URL"] = ensure_redis(datadir, args.redis_port, aof=not args.fast)
     for name, value in exports.items():
         print(f"export {name}={shlex.quote(value)}")
     return 0

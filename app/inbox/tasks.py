@@ -184,7 +184,6 @@ def _timezone(church_id: int) -> str:
 
 _WAITING = "koinonia:inbox:reply-waits:{id}"
 LOST_AFTER = timedelta(minutes=5)  # a provider call that began this long ago has ended, one way or another
-REQUEUE_AFTER = timedelta(minutes=2)  # a reply not begun by then has lost its job (or waits on the circuit)
 
 
 def sweep_replies() -> tuple[int, int]:
@@ -211,7 +210,8 @@ def sweep_replies() -> tuple[int, int]:
             "AND provider_message_id IS NULL AND send_started_at IS NULL "
             "AND created_at < now() - make_interval(secs => :after) ORDER BY created_at LIMIT 500"
         ),
-        {"after": REQUEUE_AFTER.total_seconds()},
+        # Not begun by then: its job was lost (or it waits on the circuit, see _WAITING).
+        {"after": current_app.config.get("REQUEUE_LOST_JOBS_AFTER_SECONDS") or 120},
     ).all()
     db.session.commit()
     if waiting:

@@ -10,9 +10,10 @@ PHONE_RE = re.compile(r"(?<![\w+])\+[1-9]\d{6,14}(?!\d)")
 EMAIL_RE = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 # Attributes every LogRecord has; anything else came from `extra=` and may hold PII.
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
+    "taskName",  # Python 3.12+
 }
 
 
@@ -65,7 +66,7 @@ class PIIMaskingFilter(logging.Filter):
             # Render once: masking each arg alone would miss numbers built by formatting.
             record.msg, record.args = masked, None
         for key, value in list(vars(record).items()):
-            if key not in _STANDARD_ATTRS and isinstance(value, str):
+            if key not in STANDARD_ATTRS and isinstance(value, str):
                 setattr(record, key, mask_text(value))
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text when set, so the masked traceback is what gets written.

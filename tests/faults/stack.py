@@ -163,6 +163,8 @@ class Stack:
             SMS_RATES="long_code=800,toll_free=800,short_code=800",
             # A claim left by a killed worker is reaped after 20 s instead of 5 min.
             REAP_CLAIMS_AFTER_SECONDS="20",
+            # A reply whose job Redis lost is queued again after 5 s instead of 2 min.
+            REQUEUE_LOST_JOBS_AFTER_SECONDS="5",
             LOG_FORMAT="console",
             LOG_LEVEL="WARNING",
             SLOW_QUERY_MS="100000",

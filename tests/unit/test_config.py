@@ -75,18 +75,23 @@ def test_bad_settings_name_the_variable(override, message):
         ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL must be a postgresql:// URL"),
     ],
 )
-def test_start_up_stops_with_one_clear_line(env, expected):
-    """The real entry point exits non-zero with one line naming the variable."""
+@pytest.mark.parametrize(
+    "entry",
+    [["-m", "flask", "--app", "wsgi", "routes"], ["worker.py"]],
+    ids=["flask", "worker"],
+)
+def test_start_up_stops_with_one_clear_line(env, expected, entry):
+    """The real entry points (web CLI, RQ worker) exit 1 with one line naming the variable."""
     environ = {"PATH": "/usr/bin:/bin", **BASE, **env}
     proc = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        [sys.executable, *entry],
         cwd=ROOT,
         env=environ,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert proc.returncode != 0
+    assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == [f"koinonia: configuration error: {expected}" + lines[0].split(expected, 1)[1]]
     assert "Traceback" not in proc.stderr

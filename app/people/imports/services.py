@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 
+from rq.job import Job
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, undefer
 
@@ -75,12 +77,52 @@ def start(imp: MemberImport, mapping: dict[str, int], update_existing: bool) -> 
     imp.update_existing = update_existing
     imp.consent_attested = True
     imp.status = "queued"
+    # The job's id is recorded with the status, so requeue_lost can tell a lost job from one
+    # still in Redis.
+    imp.job_id = uuid.uuid4().hex
     db.session.commit()
-    job = rds.queue("default").enqueue(
-        "app.people.imports.tasks.run_import", imp.id, job_timeout=JOB_TIMEOUT, description=f"member import #{imp.id}"
+    rds.queue("default").enqueue(
+        "app.people.imports.tasks.run_import",
+        imp.id,
+        job_id=imp.job_id,
+        job_timeout=JOB_TIMEOUT,
+        description=f"member import #{imp.id}",
     )
-    imp.job_id = job.id
-    db.session.commit()
+
+
+def requeue_lost() -> list[int]:
+    """Queue again the `queued` imports whose job Redis no longer has; their ids.
+
+    Redis is not the record: flushed or restarted empty, it forgets queued jobs, and an import
+    would wait forever. A job still in Redis is left alone; should one be queued twice anyway
+    (between start()'s commit and its enqueue), run_import's claim lets only one of them run.
+    """
+    candidates = db.session.execute(
+        select(MemberImport.id, MemberImport.job_id).where(MemberImport.status == "queued")
+    ).all()
+    db.session.rollback()
+    if not candidates:
+        return []
+    queue = rds.queue("default")
+    requeued = []
+    for import_id, job_id in candidates:
+        if job_id and Job.exists(job_id, connection=queue.connection):
+            continue
+        job = queue.enqueue(
+            "app.people.imports.tasks.run_import",
+            import_id,
+            job_timeout=JOB_TIMEOUT,
+            description=f"member import #{import_id}",
+        )
+        # Only while still queued: a run that began meanwhile keeps its own job id.
+        db.session.execute(
+            update(MemberImport)
+            .where(MemberImport.id == import_id, MemberImport.status == "queued")
+            .values(job_id=job.id)
+        )
+        db.session.commit()
+        requeued.append(import_id)
+    return requeued
 
 
 def progress_key(import_id: int) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
 from app.extensions import db
 from app.models import MemberImport
 from app.people.imports import services
@@ -24,9 +26,17 @@ def run_import(import_id: int) -> dict[str, int] | None:
         return None
     if imp.status == "done":
         return _summary(imp)
-    imp.status = "running"
-    imp.started_at = datetime.now(UTC)
-    imp.error = None
+    # Claimed in one statement: a second job for the same import (queued again after Redis lost
+    # the first, see requeue_lost_imports) finds it running and leaves it to the first.
+    claimed = db.session.execute(
+        update(MemberImport)
+        .where(MemberImport.id == import_id, MemberImport.status.in_(("queued", "failed")))
+        .values(status="running", started_at=datetime.now(UTC), error=None)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        log.warning("member import %s is already running; this job leaves it alone", import_id)
+        return None
     db.session.commit()
     services.write_progress(import_id, "reading")
     try:
@@ -59,6 +69,14 @@ def _summary(imp: MemberImport) -> dict[str, int]:
         "skipped": imp.skipped,
         "failed": imp.failed,
     }
+
+
+def requeue_lost_imports() -> list[int]:
+    """Periodic: queue again the imports whose job Redis lost (flushed, restarted empty)."""
+    requeued = services.requeue_lost()
+    if requeued:
+        log.warning("member imports queued again after their job was lost", extra={"import_ids": requeued})
+    return requeued
 
 
 def sweep_imports() -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DataError
 
 from app import cache
@@ -14,7 +14,7 @@ from app.people.imports import services as import_services
 from app.people.imports import sql as import_sql
 from app.people.imports.tasks import run_import as run_import_task
 from tests.factories import BranchFactory, ConversationFactory, GroupFactory, MemberFactory
-from tests.integration.imports.conftest import csv_bytes
+from tests.integration.imports.conftest import csv_bytes, run_worker
 
 
 def member(db, church, phone):
@@ -191,3 +191,32 @@ def test_sweep_fails_imports_whose_worker_died_and_drops_stale_drafts(db, church
     assert db.session.get(MemberImport, draft_id) is None
     assert import_services.load_with_content(done.id).content == b""
     assert db.session.get(MemberImport, fresh.id).status == "running"
+
+
+def test_an_import_whose_job_redis_lost_is_queued_again_and_runs_once(db, church, make_import):
+    """Redis flushed after the import was queued: the sweep queues it again from the database."""
+    from app.extensions import rds
+    from app.people.imports.tasks import requeue_lost_imports
+
+    imp = make_import(csv_bytes("Lost,Job,3125557801,,,"))
+    import_services.start(imp, imp.mapping, False)
+    assert requeue_lost_imports() == []  # its job is still in Redis: left alone
+    rds.client.flushdb()
+    assert requeue_lost_imports() == [imp.id]
+    assert requeue_lost_imports() == []  # the new job is in Redis now
+    run_worker()
+    db.session.expire_all()
+    done = db.session.get(MemberImport, imp.id)
+    assert (done.status, done.imported) == ("done", 1)
+    assert member(db, church, "+13125557801") is not None
+
+
+def test_a_second_job_for_a_running_import_leaves_it_alone(db, church, make_import):
+    imp = make_import(csv_bytes("Two,Jobs,3125557802,,,"))
+    import_services.start(imp, imp.mapping, False)
+    db.session.execute(text("UPDATE member_imports SET status = 'running' WHERE id = :id"), {"id": imp.id})
+    db.session.commit()
+    assert run_import_task(imp.id) is None
+    db.session.expire_all()
+    assert db.session.get(MemberImport, imp.id).status == "running"
+    assert member(db, church, "+13125557802") is None
