@@ -158,14 +158,26 @@ def verify_signup(token: str):
     try:
         owner = services.verify_signup(token)
     except services.EmailTaken:
-        db.session.rollback()
-        flash("That email address already has an account: sign in, or reset its password.", "info")
-        return redirect(url_for("auth.login"))
+        return address_taken()
     if owner is None:
         db.session.rollback()
         return link_gone("sign-up")
+    return signed_in_from_link(
+        owner, f"Welcome to Koinonia! {owner.church.name} is on a free trial of the Starter plan."
+    )
+
+
+def address_taken():
+    """A mailed link for an address that has an account by now: nothing is made, sign in instead."""
+    db.session.rollback()
+    flash("That email address already has an account: sign in, or reset its password.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def signed_in_from_link(user, welcome: str):
+    """A mailed link was spent and made `user`: commit, start a fresh signed-in session, welcome them."""
     db.session.commit()
     fresh_session()
-    login_user(owner)
-    flash(f"Welcome to Koinonia! {owner.church.name} is on a free trial of the Starter plan.", "success")
+    login_user(user)
+    flash(welcome, "success")
     return redirect(url_for("dashboard.index"))

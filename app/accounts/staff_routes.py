@@ -8,9 +8,8 @@ from flask_login import current_user, login_user
 
 from app.accounts import bp, invitations, staff, tokens
 from app.accounts.forms import AcceptInvitationForm, InviteForm, RoleForm, TransferForm
-from app.accounts.routes import link_gone
+from app.accounts.routes import address_taken, link_gone, signed_in_from_link
 from app.auth.decorators import ADMINS, OWNERS, role_required
-from app.auth.routes import fresh_session
 from app.errors import AppError
 from app.extensions import db, limiter
 from app.models import Church, Group, User
@@ -217,17 +216,11 @@ def accept_invitation(token: str):
         try:
             user = invitations.accept(token, form.name.data, form.password.data)
         except invitations.EmailTaken:
-            db.session.rollback()
-            flash("That email address already has an account: sign in, or reset its password.", "info")
-            return redirect(url_for("auth.login"))
+            return address_taken()
         if user is None:
             db.session.rollback()
             return link_gone("invitation")
-        db.session.commit()
-        fresh_session()
-        login_user(user)
-        flash(f"Welcome to {user.church.name} on Koinonia!", "success")
-        return redirect(url_for("dashboard.index"))
+        return signed_in_from_link(user, f"Welcome to {user.church.name} on Koinonia!")
     church = db.session.get(Church, row.church_id)
     role = (row.payload or {}).get("role")
     page = render_template("accounts/invite.html", form=form, token=token, invitation=row, church=church, role=role)

@@ -83,17 +83,23 @@ def resend_failed(broadcast: Broadcast, actor: User) -> Broadcast:
     members = retryable_failed_members(broadcast)
     if not members:
         raise ValidationError("Nobody here failed for a reason that sending again could fix.")
-    church = db.session.get(Church, broadcast.church_id)
-    label = merge.label(broadcast.title, broadcast.body, church.name)
+    return send_again(broadcast, actor, members, prefix="Resend", idempotency_key=key)
+
+
+def send_again(original: Broadcast, actor: User, member_ids: list[int], *, prefix: str, idempotency_key: str):
+    """A new broadcast of `original`'s text and media to `member_ids`, from the same number,
+    titled "<prefix>: <original's label>" (the composer's checks and allowance apply)."""
+    church = db.session.get(Church, original.church_id)
+    label = merge.label(original.title, original.body, church.name)
     return create_broadcast(
         church,
         actor,
-        title=f"Resend: {label}"[: merge.TITLE_MAX],
-        body=broadcast.body,
-        media_urls=list(broadcast.media_urls or []),
-        spec=AudienceSpec(member_ids=members),
-        idempotency_key=key,
-        from_number=broadcast.from_number,
+        title=f"{prefix}: {label}"[: merge.TITLE_MAX],
+        body=original.body,
+        media_urls=list(original.media_urls or []),
+        spec=AudienceSpec(member_ids=member_ids),
+        idempotency_key=idempotency_key,
+        from_number=original.from_number,
     )
 
 

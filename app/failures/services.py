@@ -20,14 +20,13 @@ from typing import Any
 from sqlalchemy import text
 
 from app import merge
-from app.broadcasts.audience import AudienceSpec
-from app.broadcasts.services import create_broadcast
+from app.broadcasts.control import send_again
 from app.broadcasts.visibility import led_members, sees_everything
 from app.delivery.errors import describe, retryable
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.inbox import services as inbox
-from app.models import Broadcast, BroadcastRecipient, Church, Conversation, ConversationMessage, Member, User
+from app.models import Broadcast, BroadcastRecipient, Conversation, ConversationMessage, Member, User
 
 PAGE_SIZE = 50
 KINDS = ("broadcast", "reply")
@@ -230,14 +229,5 @@ def retry(user: User, kind: str, row_id: int) -> Broadcast | ConversationMessage
     original = db.session.get(Broadcast, recipient.broadcast_id)
     if not user.is_admin and not (user.church.leaders_can_send and original.created_by_id == user.id):
         raise ValidationError("Only an admin can send this broadcast again.")
-    church = db.session.get(Church, user.church_id)
-    return create_broadcast(
-        church,
-        user,
-        title=f"Retry: {merge.label(original.title, original.body, church.name)}"[: merge.TITLE_MAX],
-        body=original.body,
-        media_urls=list(original.media_urls or []),
-        spec=AudienceSpec(member_ids=[recipient.member_id]),
-        idempotency_key=f"retry-recipient-{recipient.id}",
-        from_number=original.from_number,
-    )
+    key = f"retry-recipient-{recipient.id}"
+    return send_again(original, user, [recipient.member_id], prefix="Retry", idempotency_key=key)
