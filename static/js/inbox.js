@@ -100,13 +100,8 @@
       scrollToBottom();
       return;
     }
+    if (target && target.id === "load-older") return;
     const box = messages();
-    if (olderHeight !== null && box) {
-      // Keep the message that was at the top where it was, now that older ones sit above it.
-      box.scrollTop += box.scrollHeight - olderHeight;
-      olderHeight = null;
-      return;
-    }
     if (box && stickToBottom) scrollToBottom();
     if (focusedRow) {
       const row = document.getElementById("conv-" + focusedRow);
@@ -120,16 +115,38 @@
     if (evt.detail.successful && evt.detail.elt.id === "reply-box") scrollToBottom();
   });
 
+  // Older messages load when the thread is scrolled near its top. The request is made here rather
+  // than by triggering the sentinel, so a scroll that lands while htmx is still settling the
+  // previous page (before the new sentinel is processed) is not lost.
+  let loadingOlder = false;
+
+  function loadOlderIfAtTop() {
+    const box = messages();
+    const sentinel = box && $("#load-older", box);
+    if (!sentinel || loadingOlder || box.scrollTop >= 80) return;
+    loadingOlder = true;
+    htmx.ajax("GET", sentinel.getAttribute("hx-get"), { source: sentinel, target: sentinel, swap: "outerHTML" });
+  }
+
+  document.addEventListener("htmx:afterSwap", () => {
+    if (olderHeight === null) return;
+    // Keep the message that was at the top where it was, now that older ones sit above it.
+    const box = messages();
+    if (box) box.scrollTop += box.scrollHeight - olderHeight;
+    olderHeight = null;
+    loadingOlder = false;
+    loadOlderIfAtTop();
+  });
+
+  document.addEventListener("htmx:afterRequest", (evt) => {
+    if (!evt.detail.successful && evt.detail.elt && evt.detail.elt.id === "load-older") loadingOlder = false;
+  });
+
   function watchOlder() {
     const box = messages();
     if (!box || box.dataset.watching) return;
     box.dataset.watching = "1";
-    box.addEventListener("scroll", () => {
-      const sentinel = $("#load-older", box);
-      if (sentinel && box.scrollTop < 80 && !sentinel.classList.contains("htmx-request")) {
-        htmx.trigger(sentinel, "load-older");
-      }
-    }, { passive: true });
+    box.addEventListener("scroll", loadOlderIfAtTop, { passive: true });
   }
 
   document.addEventListener("htmx:load", watchOlder);
