@@ -38,6 +38,9 @@ def same_church_key(table: str, column: str, referred: str) -> ForeignKeyConstra
     )
 
 
+# A member with no name (an unknown texter); the name index leads with it so they sort after every name.
+MEMBER_UNNAMED_SQL = "(first_name = '' AND last_name = '')"
+
 # Columns the member list's filters read, INCLUDEd in its sort indexes (app.people.keyset.WINDOW_COLUMNS).
 WINDOW_INCLUDE = ("first_name", "last_name", "email", "opted_out_at", "branch_id")
 
@@ -59,6 +62,7 @@ class Member(IdMixin, TimestampMixin, TenantMixin, Base):
         Index(
             "ix_members_church_id_name",
             "church_id",
+            text(MEMBER_UNNAMED_SQL),
             func.lower(text("last_name")),
             func.lower(text("first_name")),
             "id",

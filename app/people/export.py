@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from app import audit
 from app.csv_export import ExportLock, ExportRunning, stream, when  # noqa: F401 - ExportRunning is the routes' too
 from app.models import Branch, Group, GroupMember, Member, User
+from app.people.keyset import sort_keys
 from app.people.phones import is_e164
 from app.people.queries import MemberFilters, member_select
 from app.people.services import require_admin
@@ -70,7 +71,7 @@ def export_select(actor: User, filters: MemberFilters) -> Select:
             Member.created_at,
             Member.notes,
         )
-        .order_by(func.lower(Member.last_name), func.lower(Member.first_name), Member.id)
+        .order_by(*sort_keys("name")[0])
     )
 
 

@@ -32,12 +32,15 @@ from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ColumnElement,
     Select,
     Subquery,
+    and_,
     func,
     literal,
+    literal_column,
     select,
     tuple_,
     union_all,
@@ -63,13 +66,30 @@ def sort_keys(sort: str) -> tuple[list[ColumnElement], bool]:
     """The columns a sort orders by (ending in id, so the order is total) and whether it descends."""
     if sort in ("newest", "oldest"):
         return [Member.created_at, Member.id], sort == "newest"
-    return [func.lower(Member.last_name), func.lower(Member.first_name), Member.id], sort == "-name"
+    return [unnamed(), func.lower(Member.last_name), func.lower(Member.first_name), Member.id], sort == "-name"
+
+
+def unnamed() -> ColumnElement[bool]:
+    """Whether a member has no name (an unknown texter): these sort after every name, as NULLs would.
+
+    Written with literal '' (not bound parameters) so it is the very expression the name index
+    leads with (MEMBER_UNNAMED_SQL, migration 0029); a NULL instead of '' would break the row
+    comparison keyset paging relies on.
+    """
+    blank = literal_column("''")
+    return and_(Member.first_name == blank, Member.last_name == blank).self_group()
 
 
 def _opaque(keys: list[ColumnElement]) -> list[ColumnElement]:
     """The same values and order, written so that no index matches them (step 2 above)."""
     return [
-        key + literal(timedelta(0)) if key is Member.created_at else key + 0 if key is Member.id else key.concat("")
+        key + literal(timedelta(0))
+        if key is Member.created_at
+        else key + 0
+        if key is Member.id
+        else func.coalesce(key, False)
+        if isinstance(key.type, Boolean)
+        else key.concat("")
         for key in keys
     ]
 
@@ -89,10 +109,10 @@ def decode_cursor(token: str | None, sort: str) -> tuple[Any, ...] | None:
         if sort in ("newest", "oldest"):
             created, member_id = values
             return datetime.fromisoformat(created), int(member_id)
-        last, first, member_id = values
-        if not isinstance(last, str) or not isinstance(first, str):
+        blank, last, first, member_id = values
+        if not isinstance(blank, bool) or not isinstance(last, str) or not isinstance(first, str):
             return None
-        return last, first, int(member_id)
+        return blank, last, first, int(member_id)
     except (ValueError, TypeError, AttributeError, json.JSONDecodeError):
         return None
 

@@ -123,6 +123,32 @@ def test_sorting_newest_first(client, login_as, db, church):
     assert re.search(r'<td><a href="/members/(\d+)"', body).group(1) == str(newest.id)
 
 
+def test_unknown_texters_sort_after_every_name_and_page_cleanly(client, login_as, db, church):
+    login_as("owner")
+    unknown = [Member(church_id=church.id, phone_e164=f"+1312555{9900 + i}", is_unknown=True) for i in range(3)]
+    named = Member(church_id=church.id, first_name="Aaron", last_name="Aardvark", phone_e164="+13125559899")
+    db.session.add_all([*unknown, named])
+    db.session.flush()
+    unknown_ids = {str(m.id) for m in unknown}
+
+    def walk(sort):
+        seen, url = [], f"/members?sort={sort}"
+        while url:
+            body = client.get(url, headers=HX).get_data(as_text=True)
+            seen += re.findall(r'<td><a href="/members/(\d+)"', body)
+            nxt = re.search(r'<a href="([^"]+)" rel="next"', body)
+            url = nxt.group(1).replace("&amp;", "&") if nxt else None
+        return seen
+
+    ascending = walk("name")
+    assert ascending[0] == str(named.id)  # the first page opens on names, not on "Unknown"
+    assert set(ascending[-3:]) == unknown_ids
+    assert len(ascending) == len(set(ascending))  # keyset paging across the boundary loses nothing
+    descending = walk("-name")
+    assert set(descending[:3]) == unknown_ids and descending[-1] == str(named.id)
+    assert sorted(descending) == sorted(ascending)
+
+
 def test_create_member_normalises_phone_and_records_consent(client, login_as, db, church):
     user = login_as("owner")
     youth = _group(db, church)

@@ -20,11 +20,21 @@ def test_filters_are_read_leniently():
 
 
 def test_cursor_round_trip_and_tampering():
-    key = ("okafor", "grace", 12)
+    key = (False, "okafor", "grace", 12)
     assert decode_cursor(encode_cursor(key), "name") == key
+    assert decode_cursor(encode_cursor((True, "", "", 13)), "name") == (True, "", "", 13)
+    # A token from before unnamed members sorted last: the first page, not an error.
+    assert decode_cursor(encode_cursor(("okafor", "grace", 12)), "name") is None
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert decode_cursor(encode_cursor((when, 9)), "newest") == (when, 9)
-    for bad in ("", "%%%", encode_cursor((1, 2, 3)), encode_cursor(("a",)), "eyJ4Ijo"):
+    for bad in (
+        "",
+        "%%%",
+        encode_cursor((1, 2, 3)),
+        encode_cursor(("x", "a", "b", 1)),
+        encode_cursor(("a",)),
+        "eyJ4Ijo",
+    ):
         assert decode_cursor(bad, "name") is None
 
 
