@@ -178,6 +178,8 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         # A reply or member import still waiting for its job this long lost it (Redis flushed or
         # restarted empty): the sweeps queue it again from the database.
         "REQUEUE_LOST_JOBS_AFTER_SECONDS": _positive_int(env, "REQUEUE_LOST_JOBS_AFTER_SECONDS", 120),
+        # Provider webhooks are kept this many days, a partition per day dropped whole (app/partitions.py).
+        "WEBHOOK_EVENTS_RETENTION_DAYS": _positive_int(env, "WEBHOOK_EVENTS_RETENTION_DAYS", 30),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
         "TRUSTED_PROXY_HOPS": _proxy_hops(env),

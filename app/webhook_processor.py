@@ -136,10 +136,16 @@ def process_batch(limit: int = BATCH_SIZE) -> int:
 
 
 def _finish(events: list[WebhookEvent], done: list[int], retry: dict[int, str]) -> None:
+    # The table is partitioned by day on occurred_at: a lower bound lets PostgreSQL skip the
+    # partitions older than the batch instead of probing every day's index for each id.
+    oldest = min((e.occurred_at for e in events), default=None)
     if done:
         db.session.execute(
-            text("UPDATE webhook_events SET processed_at = now(), attempts = attempts + 1 WHERE id = ANY(:ids)"),
-            {"ids": done},
+            text(
+                "UPDATE webhook_events SET processed_at = now(), attempts = attempts + 1 "
+                "WHERE id = ANY(:ids) AND occurred_at >= :oldest"
+            ),
+            {"ids": done, "oldest": oldest},
         )
     if not retry:
         return
@@ -151,9 +157,9 @@ def _finish(events: list[WebhookEvent], done: list[int], retry: dict[int, str]) 
             "processed_at = CASE WHEN v.park THEN now() END "
             "FROM unnest(CAST(:ids AS bigint[]), CAST(:errors AS text[]), CAST(:parks AS boolean[])) "
             "AS v(id, error, park) "
-            "WHERE webhook_events.id = v.id"
+            "WHERE webhook_events.id = v.id AND webhook_events.occurred_at >= :oldest"
         ),
-        {"ids": list(retry), "errors": list(retry.values()), "parks": [i in parked for i in retry]},
+        {"ids": list(retry), "errors": list(retry.values()), "parks": [i in parked for i in retry], "oldest": oldest},
     )
     if parked:
         for i in parked:

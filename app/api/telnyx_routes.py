@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from datetime import datetime
 
 from flask import Response, current_app, request
 from sqlalchemy import Engine, create_engine, text
@@ -17,14 +18,17 @@ from app import webhook_processor
 from app.api import bp
 from app.errors import json_error
 from app.extensions import csrf, db, limiter
+from app.partitions import event_time
 from app.security.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_telnyx_signature
 
 log = logging.getLogger(__name__)
 
+# webhook_events is partitioned by the event's own time (app/partitions.py), which every
+# redelivery of an event repeats, so (provider, event_id, occurred_at) is as unique as the id.
 INSERT_EVENT = (
-    "INSERT INTO webhook_events (provider, event_id, event_type, payload) "
-    "VALUES (%s, %s, %s, CAST(%s AS jsonb)) "
-    "ON CONFLICT (provider, event_id) DO NOTHING RETURNING id"
+    "INSERT INTO webhook_events (provider, event_id, event_type, payload, occurred_at) "
+    "VALUES (%s, %s, %s, CAST(%s AS jsonb), %s) "
+    "ON CONFLICT (provider, event_id, occurred_at) DO NOTHING RETURNING id"
 )
 # The two answers, encoded once (Telnyx only needs the 200; the body helps whoever reads logs).
 STORED_ANSWER = b'{"status":"stored"}\n'
@@ -56,18 +60,18 @@ def _intake_engine(engine: Engine) -> Engine:
     return found
 
 
-def _insert_event(params: tuple[str, str, str, str]) -> bool:
+def _insert_event(params: tuple[str, str, str, str, datetime]) -> bool:
     """Store the event unless it is a duplicate; True when this request stored it."""
     bind = db.engine
     if not isinstance(bind, Engine):
         # The app is bound to an open connection (the test suite's rolled-back transaction).
         new_id = db.session.scalar(
             text(
-                "INSERT INTO webhook_events (provider, event_id, event_type, payload) "
-                "VALUES (:p, :e, :t, CAST(:payload AS jsonb)) "
-                "ON CONFLICT (provider, event_id) DO NOTHING RETURNING id"
+                "INSERT INTO webhook_events (provider, event_id, event_type, payload, occurred_at) "
+                "VALUES (:p, :e, :t, CAST(:payload AS jsonb), :at) "
+                "ON CONFLICT (provider, event_id, occurred_at) DO NOTHING RETURNING id"
             ),
-            dict(zip(("p", "e", "t", "payload"), params, strict=True)),
+            dict(zip(("p", "e", "t", "payload", "at"), params, strict=True)),
         )
         db.session.commit()
         return new_id is not None
@@ -122,8 +126,11 @@ def telnyx_webhook():
         event_type = str(data.get("event_type") or "unknown")
     except (ValueError, KeyError, TypeError):
         return json_error(400, "invalid_payload", "The webhook body is not a Telnyx event.")
+    occurred_at = event_time(data.get("occurred_at"))
     # The raw body is stored as received (jsonb parses it); no ORM object on the hot path.
-    stored = _insert_event((webhook_processor.PROVIDER, event_id[:128], event_type[:64], raw.decode("utf-8")))
+    stored = _insert_event(
+        (webhook_processor.PROVIDER, event_id[:128], event_type[:64], raw.decode("utf-8"), occurred_at)
+    )
     if not stored:
         return Response(DUPLICATE_ANSWER, mimetype="application/json")
     try:

@@ -23,6 +23,7 @@ from app.billing.plans import Plan, get_plan, plan_for_price
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Church, Subscription, User
+from app.partitions import event_time
 
 log = logging.getLogger(__name__)
 
@@ -267,11 +268,16 @@ def store_event(event: dict[str, Any]) -> int | None:
     """Record the event once (provider 'stripe'); None when it was already stored."""
     return db.session.scalar(
         text(
-            "INSERT INTO webhook_events (provider, event_id, event_type, payload) "
-            "VALUES ('stripe', :id, :type, CAST(:payload AS jsonb)) "
-            "ON CONFLICT (provider, event_id) DO NOTHING RETURNING id"
+            "INSERT INTO webhook_events (provider, event_id, event_type, payload, occurred_at) "
+            "VALUES ('stripe', :id, :type, CAST(:payload AS jsonb), :at) "
+            "ON CONFLICT (provider, event_id, occurred_at) DO NOTHING RETURNING id"
         ),
-        {"id": event["id"], "type": event.get("type", "")[:64], "payload": _json(event)},
+        {
+            "id": event["id"],
+            "type": event.get("type", "")[:64],
+            "payload": _json(event),
+            "at": event_time(event.get("created")),
+        },
     )
 
 

@@ -5,21 +5,28 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin
 
 
-class WebhookEvent(IdMixin, Base):
+class WebhookEvent(Base):
+    """A provider webhook as received; partitioned by day on occurred_at (app/partitions.py, 0030)."""
+
     __tablename__ = "webhook_events"
     __table_args__ = (
-        Index("uq_webhook_events_provider_event_id", "provider", "event_id", unique=True),
+        # A partitioned table's unique keys hold its partition key; a redelivery repeats occurred_at.
+        Index("uq_webhook_events_provider_event_id", "provider", "event_id", "occurred_at", unique=True),
         # The processor drains only what is pending; this index stays small.
         Index("ix_webhook_events_pending", "id", postgresql_where=text("processed_at IS NULL")),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # The provider's time of the event (Telnyx data.occurred_at, Stripe created): the partition key.
+    occurred_at: Mapped[datetime] = mapped_column(primary_key=True, server_default=text("now()"))
     provider: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(128))
     event_type: Mapped[str] = mapped_column(String(64))

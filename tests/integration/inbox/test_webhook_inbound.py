@@ -5,21 +5,9 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from app import webhook_processor
-from app.security.signatures import public_key_b64, sign_telnyx
+from app.security.signatures import sign_telnyx
 from tests.integration.inbox.conftest import conversation_of, envelope, messages_of, telnyx_payload
-
-
-@pytest.fixture
-def signing_key(app):
-    key = Ed25519PrivateKey.generate()
-    old = app.config.get("TELNYX_PUBLIC_KEY")
-    app.config["TELNYX_PUBLIC_KEY"] = public_key_b64(key)
-    yield key
-    app.config["TELNYX_PUBLIC_KEY"] = old
 
 
 def _post(client, key, body: dict) -> int:
