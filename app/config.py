@@ -180,6 +180,10 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "REQUEUE_LOST_JOBS_AFTER_SECONDS": _positive_int(env, "REQUEUE_LOST_JOBS_AFTER_SECONDS", 120),
         # Provider webhooks are kept this many days, a partition per day dropped whole (app/partitions.py).
         "WEBHOOK_EVENTS_RETENTION_DAYS": _positive_int(env, "WEBHOOK_EVENTS_RETENTION_DAYS", 30),
+        # Per-recipient rows of finished broadcasts, and inbox messages, are deleted past these many
+        # days (0 keeps them); the counts stay on broadcasts and daily_stats (app/retention.py).
+        "BROADCAST_RECIPIENTS_RETENTION_DAYS": _non_negative_int(env, "BROADCAST_RECIPIENTS_RETENTION_DAYS", 400),
+        "CONVERSATION_MESSAGES_RETENTION_DAYS": _non_negative_int(env, "CONVERSATION_MESSAGES_RETENTION_DAYS", 0),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
         "TRUSTED_PROXY_HOPS": _proxy_hops(env),
@@ -252,6 +256,15 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 6:
+        raise ConfigError(f"{name} must be a whole number of days (0 keeps everything), got {raw!r}")
     return int(raw)
 
 

@@ -44,6 +44,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.people.imports.tasks.requeue_lost_imports", every=60, queue="low"),
     # Provider webhooks: tomorrow's partitions made, expired days dropped whole.
     Periodic("app.partitions.maintain", every=3600, queue="low"),
+    # Per-message detail past its retention (recipients of old broadcasts; inbox messages if set).
+    Periodic("app.retention.prune", every=3600, queue="low", timeout=600),
     # One-time account links, a week after they expired.
     Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from app import cache
+from app import cache, retention
 from app.extensions import db
 
 COUNTERS = ("sent", "delivered", "failed", "inbound", "opt_outs", "opt_ins", "segments")
@@ -63,6 +63,12 @@ events AS (
     SELECT (m.created_at AT TIME ZONE tz.timezone)::date, 0, 0, 0, 1, 0, 0, 0
     FROM conversation_messages m, tz WHERE m.church_id = :church_id AND m.direction = 'in'
     UNION ALL
+    -- Replies the provider accepted (sent=1 when the call returns; segments are not stored per reply).
+    -- The STOP confirmation the carrier answered itself has no provider id and was never counted.
+    SELECT (m.created_at AT TIME ZONE tz.timezone)::date, 1, 0, 0, 0, 0, 0, 0
+    FROM conversation_messages m, tz
+    WHERE m.church_id = :church_id AND m.direction = 'out' AND m.provider_message_id IS NOT NULL
+    UNION ALL
     -- Replies that failed (a reply is tried within seconds of being written, so on its day).
     -- The STOP confirmation the carrier answered itself is "sent", not failed (inbox.tasks).
     SELECT (m.created_at AT TIME ZONE tz.timezone)::date, 0, 0, 1, 0, 0, 0, 0
@@ -76,7 +82,7 @@ events AS (
 INSERT INTO daily_stats (church_id, day, sent, delivered, failed, inbound, opt_outs, opt_ins, segments)
 SELECT :church_id, day, sum(sent), sum(delivered), sum(failed), sum(inbound), sum(opt_outs), sum(opt_ins),
        sum(segments)
-FROM events GROUP BY day
+FROM events WHERE CAST(:floor AS date) IS NULL OR day >= :floor GROUP BY day
 """
 
 
@@ -87,8 +93,16 @@ def rebuild(church_id: int) -> int:
     after a bug fix or a restore, and the dashboard reads the same figures it would have
     had if every writer had bumped perfectly.
     """
-    db.session.execute(text("DELETE FROM daily_stats WHERE church_id = :church_id"), {"church_id": church_id})
-    result = db.session.execute(text(_REBUILD_SQL), {"church_id": church_id})
+    # Days older than a retention window may have lost their detail (app/retention.py): kept as counted.
+    floor = retention.rebuild_floor()
+    params = {"church_id": church_id, "floor": floor}
+    db.session.execute(
+        text(
+            "DELETE FROM daily_stats WHERE church_id = :church_id AND (CAST(:floor AS date) IS NULL OR day >= :floor)"
+        ),
+        params,
+    )
+    result = db.session.execute(text(_REBUILD_SQL), params)
     db.session.execute(
         text(
             "INSERT INTO member_counts (church_id, opted_in, opted_out) "

@@ -39,6 +39,7 @@ themselves, in the same transaction. These are all of them:
     app/broadcasts/schedules.py        schedules' next runs
     app/dead_letters.py                recipients retried from /ops
     app/usage.py                       usage periods: ("billing")
+    app/retention.py                   broadcasts whose recipients were deleted; pruned threads
     app/auth/sessions.py               sessions ended or forgotten in bulk: ("user")
 """
 

@@ -55,6 +55,8 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
             "created_at",
             postgresql_where=text("status = 'failed' AND direction = 'out'"),
         ),
+        # The retention job's oldest-first walk (app/retention.py); rows arrive in time order.
+        Index("ix_conversation_messages_created_at_brin", "created_at", postgresql_using="brin"),
     )
 
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

@@ -54,6 +54,11 @@ class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
         Index("uq_broadcasts_schedule_id_occurrence_at", "schedule_id", "occurrence_at", unique=True),
         Index("ix_broadcasts_church_id_created_at", "church_id", text("created_at DESC")),
         Index("ix_broadcasts_due", "scheduled_at", postgresql_where=text("status = 'scheduled'")),
+        Index(
+            "ix_broadcasts_prunable",
+            "completed_at",
+            postgresql_where=text("recipients_pruned_at IS NULL AND completed_at IS NOT NULL"),
+        ),
     )
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -78,6 +83,8 @@ class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
     failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
     skipped_count: Mapped[int] = mapped_column(default=0, server_default="0")
     unknown_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when the retention job removed its per-recipient rows (app/retention.py); counts remain.
+    recipients_pruned_at: Mapped[datetime | None]
 
 
 class BroadcastRecipient(IdMixin, TenantMixin, Base):

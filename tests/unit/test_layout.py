@@ -51,6 +51,7 @@ LEAVES = {
     "audit",
     "merge",
     "partitions",
+    "retention",
 }
 
 
