@@ -6,11 +6,14 @@ import secrets
 
 import click
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.api.v1.keys import create_key
 from app.dead_letters import replay_pending
+from app.errors import ValidationError
 from app.extensions import db
-from app.models import Church
+from app.models import Church, User
+from app.models.api_keys import API_SCOPES
 from app.provisioning import get_or_create_church, upsert_user
 from app.security.passwords import password_problem
 from app.seed import seed_demo
@@ -61,6 +64,22 @@ def register_cli(app: Flask) -> None:
         upsert_user(church, email, password, role, name)
         db.session.commit()
         click.echo(f"{role} {email} in {church.name}")
+
+    @app.cli.command("create-api-key")
+    @click.option("--email", required=True, help="The church owner the key is made by (audited as theirs).")
+    @click.option("--name", required=True, help="What will use the key.")
+    @click.option("--scopes", default="read", show_default=True, help="Comma-separated: " + ", ".join(API_SCOPES))
+    def create_api_key(email: str, name: str, scopes: str) -> None:
+        """Make an API key for the owner's church and print it (once: only its hash is kept)."""
+        owner = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if owner is None or owner.role != "owner" or not owner.active:
+            raise click.ClickException(f"{email} is not an active church owner")
+        try:
+            made = create_key(owner, name, [s.strip() for s in scopes.split(",") if s.strip()])
+        except ValidationError as exc:
+            raise click.ClickException(f"{exc.message} {exc.details}") from exc
+        db.session.commit()
+        click.echo(made.secret)
 
     @app.cli.command("seed-demo")
     @click.option("--members", "member_count", default=60, show_default=True, type=click.IntRange(0, 8999))
