@@ -209,3 +209,12 @@ def test_the_composer_still_sends_through_the_same_path(client, login_as, db, ch
     assert response.status_code == 302
     broadcast = db.session.scalar(select(Broadcast).where(Broadcast.idempotency_key == "form-1"))
     assert broadcast.recipient_count == 3 and broadcast.status == "sending"
+
+
+def test_a_nul_character_is_a_field_error_not_a_crash(api, db, church, people):
+    response = api.post("/api/v1/broadcasts", json=_body(people, body="Grace: a\x00b"))
+    assert response.status_code == 422 and response.get_json()["error"]["details"] == {
+        "body": ["Contains a NUL character."]
+    }
+    member = api.post("/api/v1/members", json={"phone": "+13125550177", "first_name": "A\x00"})
+    assert member.status_code == 422 and "first_name" in member.get_json()["error"]["details"]
