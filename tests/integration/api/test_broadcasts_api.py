@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import webhook_processor
 from app.extensions import rds
-from app.models import Broadcast, BroadcastRecipient, GroupMember
+from app.models import AuditLog, Broadcast, BroadcastRecipient, GroupMember
 from tests.factories import GroupFactory, MemberFactory
 from tests.integration.delivery_engine.conftest import no_quiet_hours, sim, webhook_sink  # noqa: F401
 
@@ -57,6 +57,11 @@ def test_send_now_leaves_out_the_opted_out_and_answers_live_counts(api, db, chur
     assert answer["warnings"] == []
     broadcast = db.session.get(Broadcast, data["id"])
     assert broadcast.church_id == church.id and broadcast.created_by_id is None
+    # The audit log says which key sent it.
+    audit = db.session.scalar(
+        select(AuditLog).where(AuditLog.action == "broadcast.sent", AuditLog.target_id == broadcast.id)
+    )
+    assert audit.user_id is None and audit.detail["by"].startswith("API key “Test key” (kn_live_")
     # Queued for the workers like a broadcast from the composer.
     assert rds.queue("default").count >= 1
     assert api.get(f"/api/v1/broadcasts/{data['id']}").get_json()["data"]["counts"]["total"] == 3
