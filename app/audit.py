@@ -65,6 +65,9 @@ def record(
         church_id = actor.church_id
     if church_id is None:
         return None
+    if actor is not None and actor.id is None:
+        # An actor with no person behind it (an API key): the row names it, as nobody else will.
+        detail = {**(detail or {}), "by": actor.display_name}
     target_type, target_id = _target(target)
     row = AuditLog(
         church_id=church_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
@@ -23,12 +22,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app import merge
+from app.broadcasts import drafts
 from app.broadcasts.schedules import WEEKDAY_NAMES, WEEKDAYS, Recurrence, local_to_utc
 from app.merge import TITLE_MAX
 from app.security.inputs import parse_ids
 
 MAX_BODY = 1600  # ten GSM-7 segments; providers refuse longer
-MAX_MEDIA = 10
+MAX_MEDIA = drafts.MAX_MEDIA
 MAX_MEDIA_TEXT = MAX_MEDIA * 2049  # ten links of up to 2,048 characters, one a line
 MAX_PEOPLE = 1000  # member chips one composer may add
 
@@ -136,13 +136,8 @@ class ComposerForm(FlaskForm):
         }
 
     def validate_media_urls(self, field: TextAreaField) -> None:
-        urls = self.media_list()
-        if len(urls) > MAX_MEDIA:
-            raise ValidationError(f"At most {MAX_MEDIA} links.")
-        for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme != "https" or not parts.netloc:
-                raise ValidationError(f"“{url}” is not an https:// link to a picture or file.")
+        if problem := drafts.media_problem(self.media_list()):
+            raise ValidationError(problem)
 
     def check_timing(self, tz: str, now: datetime | None = None, *, live: bool = False) -> None:
         """Field errors for the chosen timing, in the church's timezone (call after validate()).

@@ -12,18 +12,17 @@ from zoneinfo import ZoneInfo
 from flask import abort
 from sqlalchemy import func, or_, select
 
-from app.broadcasts.audience import AudienceSpec, audience_counts, single_branch_number
-from app.broadcasts.composer import normalise_newlines, summarise
+from app.broadcasts import drafts
+from app.broadcasts.audience import AudienceSpec
+from app.broadcasts.composer import summarise
 from app.broadcasts.forms import MAX_BODY, ComposerForm
-from app.broadcasts.schedules import build_rule, create_schedule, describe, next_run, occurrences
-from app.broadcasts.services import create_broadcast
+from app.broadcasts.schedules import build_rule, describe, occurrences
 from app.delivery.segments import SMART_REPLACEMENTS
 from app.extensions import db
 from app.models import (
     Branch,
     Broadcast,
     Group,
-    GroupLeader,
     Member,
     Schedule,
     Template,
@@ -55,19 +54,11 @@ def require_sender(user, obj: Broadcast | Schedule) -> None:
         abort(403)
 
 
-def led_group_ids(user) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(GroupLeader.group_id).where(GroupLeader.church_id == user.church_id, GroupLeader.user_id == user.id)
-        )
-    )
-
-
 def set_choices(form: ComposerForm, user) -> None:
     """Groups and branches the user may pick: all for admins, only their own groups for leaders."""
     groups = select(Group.id, Group.name).where(Group.church_id == user.church_id).order_by(Group.name)
     if not user.is_admin:
-        groups = groups.where(Group.id.in_(led_group_ids(user)))
+        groups = groups.where(Group.id.in_(drafts.led_group_ids(user)))
     form.group_ids.choices = [(gid, name) for gid, name in db.session.execute(groups)]
     if user.is_admin:
         branches = select(Branch.id, Branch.name).where(Branch.church_id == user.church_id).order_by(Branch.name)
@@ -79,44 +70,12 @@ def set_choices(form: ComposerForm, user) -> None:
 def spec_for(form: ComposerForm, user) -> AudienceSpec:
     """The posted audience, keeping only ids this user may address (others' ids are dropped)."""
     raw = AudienceSpec.from_dict(form.audience_dict())
-    allowed_groups = {gid for gid, _ in form.group_ids.choices}
-    allowed_branches = {bid for bid, _ in form.branch_ids.choices}
-    members: list[int] = []
-    if raw.member_ids and user.is_admin:
-        found = set(
-            db.session.scalars(
-                select(Member.id).where(Member.church_id == user.church_id, Member.id.in_(raw.member_ids))
-            )
-        )
-        members = [m for m in raw.member_ids if m in found]
-    return AudienceSpec(
-        everyone=raw.everyone and user.is_admin,
-        group_ids=[g for g in raw.group_ids if g in allowed_groups],
-        branch_ids=[b for b in raw.branch_ids if b in allowed_branches],
-        member_ids=members,
-    )
-
-
-def check_leader_audience(form: ComposerForm, user) -> None:
-    """A leader who posts anything beyond the groups they lead gets 403, not a silent trim."""
-    if user.is_admin:
-        return
-    raw = AudienceSpec.from_dict(form.audience_dict())
-    if raw.everyone or raw.branch_ids or raw.member_ids or set(raw.group_ids) - set(led_group_ids(user)):
-        abort(403)
+    groups = {gid for gid, _ in form.group_ids.choices}
+    branches = {bid for bid, _ in form.branch_ids.choices}
+    return drafts.allowed_audience(user, raw, groups=groups, branches=branches)
 
 
 # ---- composer -------------------------------------------------------------------------------
-
-
-def _send_at(form: ComposerForm, tz: str) -> datetime | None:
-    if form.when.data == "later":
-        return form.scheduled_at(tz)
-    if form.when.data == "repeat":
-        rec = form.recurrence(tz)
-        if rec:
-            return next_run(build_rule(rec), tz, datetime.now(UTC))
-    return None
 
 
 def composer_context(form: ComposerForm, user, **extra) -> dict:
@@ -125,7 +84,7 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
     # Bounds first: nothing below may read an over-long body or an out-of-range number.
     form.check_bounds()
     spec = spec_for(form, user)
-    send_at = _send_at(form, church.timezone)
+    send_at = draft_of(form, church.timezone).first_send_at(church.timezone)
     summary = summarise(church, form.usable_body(), form.media_list(), spec, send_at=send_at)
     chips = []
     if spec.member_ids:
@@ -152,15 +111,10 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
 
 def validate(form: ComposerForm, user) -> bool:
     """Field validation, timing in the church's timezone, and a non-empty audience."""
-    check_leader_audience(form, user)
+    drafts.refuse_beyond_led_groups(user, AudienceSpec.from_dict(form.audience_dict()))
     ok = form.validate()
     form.check_timing(user.church.timezone)
-    spec = spec_for(form, user)
-    form.audience_errors = []
-    if spec.is_empty:
-        form.audience_errors.append("Choose who gets this: everyone, a group, a branch or people.")
-    elif audience_counts(user.church_id, spec).recipients == 0:
-        form.audience_errors.append("Nobody in this audience can receive texts (opted out or no phone).")
+    form.audience_errors = drafts.audience_problems(user.church_id, spec_for(form, user))
     form.anchored_errors = [("audience", message) for message in form.audience_errors]
     return ok and not form.has_errors and not form.audience_errors
 
@@ -197,33 +151,23 @@ def confirm_context(form: ComposerForm, user) -> dict:
     return context
 
 
+def draft_of(form: ComposerForm, tz: str) -> drafts.Draft:
+    """The composer's form as a Draft, the shape the API sends too."""
+    return drafts.Draft(
+        body=form.body.data or "",
+        audience=AudienceSpec.from_dict(form.audience_dict()),
+        media_urls=form.media_list(),
+        title=form.title.data,
+        send_at=form.scheduled_at(tz),
+        recurrence=form.recurrence(tz),
+        idempotency_key=form.idempotency_key.data,
+    )
+
+
 def submit(form: ComposerForm, user) -> Broadcast | Schedule:
     """Create the broadcast (now or scheduled) or the repeating schedule; idempotent on the form's key."""
-    church = user.church
-    spec = spec_for(form, user)
-    body = normalise_newlines(form.body.data or "")
-    key = (form.idempotency_key.data or "").strip()[:64] or None
-    if form.when.data == "repeat":
-        return create_schedule(
-            church,
-            user,
-            body=body,
-            media_urls=form.media_list(),
-            audience=spec.to_dict(),
-            rec=form.recurrence(church.timezone),
-            idempotency_key=key,
-        )
-    return create_broadcast(
-        church,
-        user,
-        title=(form.title.data or "").strip() or None,
-        body=body,
-        media_urls=form.media_list(),
-        spec=spec,
-        idempotency_key=key,
-        scheduled_at=form.scheduled_at(church.timezone),
-        from_number=single_branch_number(church.id, spec),
-    )
+    draft = draft_of(form, user.church.timezone)
+    return drafts.send(user, draft, spec=spec_for(form, user)).result
 
 
 def fill_from(form: ComposerForm, broadcast: Broadcast, tz: str) -> None:

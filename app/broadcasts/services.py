@@ -44,7 +44,8 @@ def active_key(broadcast_id: int) -> str:
 def _segments_per_message(church: Church, body: str, media_urls: list[str]) -> tuple[str, int]:
     info = analyze(merge.estimate(body, church))
     if info.too_long:
-        raise ValidationError(f"The message is {info.segments} segments long; the most a text can be is 10.")
+        message = f"The message is {info.segments} segments long; the most a text can be is 10."
+        raise ValidationError(message, details={"body": [message]})
     # An MMS is billed as one message whatever the length of its text.
     return info.encoding, 1 if media_urls else max(1, info.segments)
 
@@ -93,7 +94,7 @@ def create_broadcast(
         raise ValidationError("Choose who should receive this broadcast.")
     blocked = allowance.sending_blocked_reason(church)
     if blocked:
-        raise ValidationError(blocked)
+        raise ValidationError(blocked, details={"billing": [blocked]})
     encoding, segments = _segments_per_message(church, body, media_urls)
     sender = from_number or single_branch_number(church.id, spec) or default_number(church.id)
     if not sender:
@@ -130,10 +131,12 @@ def create_broadcast(
             raise ValidationError("This broadcast could not be saved; please try again.")
         count = insert_recipients(church.id, new_id, spec)
         if count == 0:
-            raise ValidationError("Nobody in this audience can receive texts: they have opted out or have no phone.")
+            message = "Nobody in this audience can receive texts: they have opted out or have no phone."
+            raise ValidationError(message, details={"audience": [message]})
         need = allowance.check(church, count * segments)
         if not need.ok:
-            raise ValidationError(need.reason or "This broadcast is over the plan's monthly allowance.")
+            message = need.reason or "This broadcast is over the plan's monthly allowance."
+            raise ValidationError(message, details={"allowance": [message]})
         db.session.execute(
             text("UPDATE broadcasts SET recipient_count = :n WHERE id = :id"), {"n": count, "id": new_id}
         )

@@ -61,7 +61,13 @@ def opt_out_reason(member: Member) -> str | None:
 
 
 def queue_outbound(
-    conversation: Conversation, member: Member, body: str, *, from_e164: str | None, author_id: int | None
+    conversation: Conversation,
+    member: Member,
+    body: str,
+    *,
+    from_e164: str | None,
+    author_id: int | None,
+    api_key_id: int | None = None,
 ) -> ConversationMessage:
     """Insert an outbound message as 'sending' and send it from the high queue after commit."""
     now = datetime.now(UTC)
@@ -73,34 +79,42 @@ def queue_outbound(
         media=[],
         status="sending",
         author_id=author_id,
+        api_key_id=api_key_id,
         created_at=now,
     )
     db.session.add(message)
     db.session.flush()
     conversation.last_message_at = now
     conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LEN]
-    if author_id is not None and conversation.first_response_at is None and conversation.last_inbound_at:
+    if not message.is_automatic and conversation.first_response_at is None and conversation.last_inbound_at:
         conversation.first_response_at = now
     enqueue_after_commit(SEND_QUEUE, "app.inbox.tasks.send_message", message.id, job_timeout=60)
     return message
 
 
-def reply(conversation: Conversation, user: User, body: str) -> ConversationMessage:
-    """A staff reply: refused for opted-out members, empty or over-long bodies, or no allowance left."""
+def reply(conversation: Conversation, user: User, body: str, *, api_key_id: int | None = None) -> ConversationMessage:
+    """A staff reply: refused for opted-out members, empty or over-long bodies, or no allowance left.
+
+    Through the API, `user` is the key acting for its church and `api_key_id` the key's id.
+    """
     body = (body or "").strip()
     member = db.session.get(Member, conversation.member_id)
     reason = opt_out_reason(member)
     if reason:
         raise PermissionDenied(reason)
     if not body:
-        raise ValidationError("Write a message first.")
+        raise ValidationError("Write a message first.", details={"body": ["Write a message first."]})
     if len(body) > MAX_BODY:
-        raise ValidationError(f"Keep replies under {MAX_BODY} characters.")
+        message = f"Keep replies under {MAX_BODY} characters."
+        raise ValidationError(message, details={"body": [message]})
     church = db.session.get(Church, conversation.church_id)
     check = allowance.check(church, analyze(body).segments)
     if not check.ok:
-        raise ValidationError(check.reason or "The church's monthly allowance is used up.")
-    return queue_outbound(conversation, member, body, from_e164=sending_number(conversation), author_id=user.id)
+        message = check.reason or "The church's monthly allowance is used up."
+        raise ValidationError(message, details={"allowance": [message]})
+    return queue_outbound(
+        conversation, member, body, from_e164=sending_number(conversation), author_id=user.id, api_key_id=api_key_id
+    )
 
 
 def sending_number(conversation: Conversation) -> str | None:

@@ -76,7 +76,7 @@ def send_message(message_id: int) -> str:
     church = db.session.get(Church, message.church_id)
     # Staff replies to someone who opted out are refused here too; auto-replies answer the
     # member's own text (the STOP confirmation itself), so they go.
-    if message.author_id is not None and member.opted_out_at is not None:
+    if not message.is_automatic and member.opted_out_at is not None:
         return _finish(message, "failed", "opted_out")
     from_e164, to_e164 = sending_number(conversation), member.phone_e164
     if not from_e164 or not to_e164:
@@ -90,7 +90,7 @@ def send_message(message_id: int) -> str:
         return _later(message, 1.0, "sending number at its rate limit")
     body, media_urls = message.body, _media_urls(message)
     member_id, church_id, tz = member.id, church.id, church.timezone
-    stop_confirmation = message.author_id is None and member.opted_out_at is not None
+    stop_confirmation = message.is_automatic and member.opted_out_at is not None
     message.send_started_at = datetime.now(UTC)
     db.session.commit()  # releases the row: the mark now stops any other run of this job
     attempt = 0

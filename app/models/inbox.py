@@ -66,11 +66,19 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
     status: Mapped[str] = mapped_column(String(16))
     provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A reply sent through /api/v1: the key that sent it (author_id is then NULL). Neither set: an
+    # automatic reply.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     # Committed just before the provider call (outbound only): a reply still "sending" with it set
     # may have gone out, one without it never did.
     send_started_at: Mapped[datetime | None]
+
+    @property
+    def is_automatic(self) -> bool:
+        """Sent by Koinonia itself (a keyword's answer), not by a person or an API key."""
+        return self.author_id is None and self.api_key_id is None
 
 
 class ConversationNote(IdMixin, TimestampMixin, TenantMixin, Base):

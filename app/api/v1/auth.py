@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api.v1 import idempotency, ratelimit
 from app.api.v1.keys import find_key, touch
-from app.errors import AppError, AuthError, NotFound, PermissionDenied, json_error
+from app.errors import AppError, AuthError, NotFound, PermissionDenied, ValidationError, json_error
 from app.extensions import db
 from app.models import Church
 from app.models.api_keys import ApiKey
@@ -109,10 +109,33 @@ def _own_path_ids(church_id: int) -> None:
             raise NotFound("No such resource.")
 
 
+def _nul_fields(value, path: str = "") -> list[str]:
+    """Where a JSON body holds a NUL character (PostgreSQL text cannot store one)."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _nul_fields(item, f"{path}.{key}".lstrip("."))]
+    if isinstance(value, list):
+        return [found for item in value for found in _nul_fields(item, path)]
+    return []
+
+
+def refuse_nul() -> None:
+    """422 for a JSON body with a NUL character anywhere, before a view tries to store it."""
+    if not request.is_json or b"\\u0000" not in request.get_data(cache=True):
+        return
+    fields = _nul_fields(request.get_json(silent=True))
+    if fields:
+        raise ValidationError(
+            "Some fields need fixing.", details={name: ["Contains a NUL character."] for name in fields[:20]}
+        )
+
+
 def blueprint(name: str, description: str) -> Blueprint:
     """An API blueprint: key, scope and ids checked, POSTs idempotent, the key's rate limit applied."""
     blp = Blueprint(name, __name__, description=description)
     blp.before_request(_authenticate)
+    blp.before_request(refuse_nul)
     blp.before_request(idempotency.claim)
     blp.after_request(idempotency.store)
     blp.after_request(ratelimit.ietf_headers)

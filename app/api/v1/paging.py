@@ -1,4 +1,4 @@
-"""Cursor pages for the API: ascending by id, `next_cursor` an opaque token of the last id seen.
+"""Cursor pages for the API: by id (ascending, or newest first), `next_cursor` an opaque token of the last id seen.
 
 Keyset, not OFFSET, so the thousandth page costs what the first does, and rows added while a
 client pages through are neither skipped nor repeated.
@@ -35,9 +35,18 @@ def decode_cursor(cursor: str | None) -> int:
     return last_id
 
 
-def page_of(stmt: Select, id_column, after: int, limit: int) -> dict:
-    """`{"data": rows, "next_cursor": …}`: up to `limit` rows of `stmt` after id `after`."""
-    rows = list(db.session.scalars(stmt.where(id_column > after).order_by(id_column).limit(limit + 1)))
+def page_of(stmt: Select, id_column, after: int, limit: int, *, newest_first: bool = False) -> dict:
+    """`{"data": rows, "next_cursor": …}`: up to `limit` rows of `stmt` after id `after`.
+
+    Oldest first by default; `newest_first` pages down from the newest id instead (the cursor
+    is then the last, lowest id seen).
+    """
+    if newest_first:
+        stmt = stmt.where(id_column < after) if after else stmt
+        stmt = stmt.order_by(id_column.desc())
+    else:
+        stmt = stmt.where(id_column > after).order_by(id_column)
+    rows = list(db.session.scalars(stmt.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return {"data": rows, "next_cursor": encode_cursor(rows[-1].id) if more else None}
