@@ -1,7 +1,7 @@
 """api messages: a reply sent through the API names the key that sent it
 
 Revision ID: 0028_api_messages
-Revises: 0021_connect_card
+Revises: 0031_broadcast_recipients_pruned
 
 An outbound conversation message has either a person (author_id), an API key (api_key_id) or
 neither (an automatic reply). Replies by people and by keys are refused to opted-out members when
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028_api_messages"
-down_revision = "0021_connect_card"
+down_revision = "0031_broadcast_recipients_pruned"
 branch_labels = None
 depends_on = None
 
