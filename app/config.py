@@ -156,6 +156,9 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "KOINONIA_ENV": environment,
         "SQLALCHEMY_DATABASE_URI": _database_url(env, "DATABASE_URL"),
         "DATABASE_REPLICA_URL": _database_url(env, "DATABASE_REPLICA_URL", required=False),
+        # Past this lag (seconds) the replica serves no reads; a writer reads the primary this long
+        # and a few seconds more (app/replicas.py).
+        "REPLICA_MAX_LAG_SECONDS": _positive_int(env, "REPLICA_MAX_LAG_SECONDS", 5),
         "REDIS_URL": _redis_url(env, "REDIS_URL"),
         "APP_BASE_URL": base_url,
         "SMTP_URL": _smtp_url(env),

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Select, create_engine
 from sqlalchemy.pool import NullPool
 
 from app.extensions import db, limiter, rds, user_rate_key
+from app.replicas import read_bind
 from app.security import csvfiles
 
 BATCH = 1000
@@ -125,7 +126,7 @@ def stream(
     # The commit expired the signed-in user: load it again now, before the session closes, so the
     # rest of the request (logs, headers) can still read it.
     _ = actor.church_id
-    bind = db.engine
+    bind = read_bind(db.engine)  # the replica's, in a @replica_reads view that reads there
     if isinstance(bind, Engine):
         # Everything the body needs is in hand: give the request's connection back to the pool now.
         db.session.close()

@@ -227,7 +227,7 @@ def _check_traversable(path: Path) -> None:
         )
 
 
-def _write_pg_conf(pgdata: Path, port: int, sockdir: Path, fast: bool) -> None:
+def _write_pg_conf(pgdata: Path, port: int, sockdir: Path, fast: bool, extra: dict[str, str] | None = None) -> None:
     settings = {
         "listen_addresses": "'127.0.0.1'",
         "port": str(port),
@@ -237,10 +237,17 @@ def _write_pg_conf(pgdata: Path, port: int, sockdir: Path, fast: bool) -> None:
         "dynamic_shared_memory_type": "posix",
         "log_min_messages": "warning",
         "log_line_prefix": "'%m [%p] %q%u@%d '",
+        # A streaming replica (ensure_replica) and pg_basebackup need these; PostgreSQL's defaults.
+        "wal_level": "replica",
+        "max_wal_senders": "10",
+        "hot_standby": "on",
+        # A replica that is gone for good must not make its slot keep WAL forever.
+        "max_slot_wal_keep_size": "'2GB'",
     }
     if fast:
         # Throwaway test data: durability buys nothing and costs a lot of fsyncs.
         settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    settings |= extra or {}
     body = "# Written by scripts/services.py on every `up`; edit that script instead.\n"
     body += "".join(f"{k} = {v}\n" for k, v in settings.items())
     conf = pgdata / "koinonia.conf"
@@ -328,16 +335,7 @@ def ensure_postgres(datadir: Path, port: int, fast: bool = False) -> str:
             logfile.touch()
             _chown_to_pg_user(logfile)
             log(f"starting postgres on 127.0.0.1:{port} ({pgdata}{', fast' if fast else ''})")
-            res = _run(
-                _as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(pgdata), "-l", str(logfile)]),
-                check=False,
-                capture_output=True,
-                cwd=pgdata,
-            )
-            if res.returncode != 0 or not _wait_for_port(port, 10):
-                raise ServiceError(
-                    f"postgres failed to start: {res.stderr.strip()}\n--- {logfile} ---\n{_tail(logfile)}"
-                )
+            _pg_ctl_start(bindir, pgdata, logfile, port, "postgres")
         _ensure_role_and_db(port)
     return pg_url(port)
 
@@ -418,18 +416,93 @@ def drop_database(url: str, name: str) -> None:
     _psql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def stop_postgres(datadir: Path) -> None:
-    pgdata = pg_home(datadir) / "pg"
+def _pg_ctl_start(bindir: Path, pgdata: Path, logfile: Path, port: int, what: str) -> None:
+    res = _run(
+        _as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(pgdata), "-l", str(logfile)]),
+        check=False,
+        capture_output=True,
+        cwd=pgdata,
+    )
+    if res.returncode != 0 or not _wait_for_port(port, 10):
+        raise ServiceError(f"{what} failed to start: {res.stderr.strip()}\n--- {logfile} ---\n{_tail(logfile)}")
+
+
+def _pg_ctl_stop(pgdata: Path, what: str) -> None:
     bindir = find_pg_bindir()
     if bindir is None or not _pg_running(bindir, pgdata):
         return
-    log(f"stopping postgres ({pgdata})")
+    log(f"stopping {what} ({pgdata})")
     _run(
         _as_pg_user([str(bindir / "pg_ctl"), "stop", "-m", "fast", "-w", "-D", str(pgdata)]),
         check=False,
         stdout=subprocess.DEVNULL,
         cwd=pgdata,
     )
+
+
+def stop_postgres(datadir: Path) -> None:
+    _pg_ctl_stop(pg_home(datadir) / "pg", "postgres")
+
+
+# --------------------------------------------------------------------------- streaming replica
+
+REPLICA_SLOT = "koinonia_replica"
+
+
+def ensure_replica(datadir: Path, primary_port: int, port: int, fast: bool = False) -> str:
+    """Start (or reuse) a streaming replica of datadir's PostgreSQL under <pg_home>/pg-replica.
+
+    Made once with `pg_basebackup -R` (a physical slot keeps the WAL it still needs); later
+    `up`s only start it again. Returns the app's URL on the replica.
+    """
+    datadir = Path(datadir).resolve()
+    bindir = find_pg_bindir()
+    if bindir is None:
+        raise ServiceError("PostgreSQL server binaries not found; run `python scripts/services.py packages`")
+    with _locked(datadir):
+        home = pg_home(datadir)
+        rdata = home / "pg-replica"
+        logfile = home / "postgres-replica.log"
+        if _pg_running(bindir, rdata):
+            log(f"replica already running on 127.0.0.1:{port} ({rdata})")
+            return pg_url(port)
+        if _port_open(port):
+            raise ServiceError(f"port {port} (the replica's) is in use by another process; pick another")
+        primary = f"postgresql://postgres@127.0.0.1:{primary_port}/postgres"
+        if not (rdata / "PG_VERSION").exists():
+            if rdata.exists():
+                shutil.rmtree(rdata)
+            # A slot left by an earlier replica whose data is gone would hold WAL for nobody.
+            _psql(
+                primary,
+                f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                f"WHERE slot_name = '{REPLICA_SLOT}' AND NOT active",
+            )
+            rdata.mkdir(parents=True)
+            rdata.chmod(0o700)
+            _chown_to_pg_user(rdata)
+            log(f"pg_basebackup -R from 127.0.0.1:{primary_port} into {rdata}")
+            cmd = [_pg_tool(bindir, "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres"]
+            cmd += ["-D", str(rdata), "-R", "-X", "stream", "-C", "-S", REPLICA_SLOT, "--checkpoint=fast"]
+            res = _run(_as_pg_user(cmd), check=False, capture_output=True, cwd=rdata)
+            if res.returncode != 0:
+                shutil.rmtree(rdata, ignore_errors=True)
+                raise ServiceError(f"pg_basebackup failed: {res.stderr.strip()}")
+        sockdir = _socket_dir(rdata)
+        if sockdir != rdata:
+            sockdir.mkdir(mode=0o700, exist_ok=True)
+            _chown_to_pg_user(sockdir)
+        # The copied koinonia.conf names the primary's port and archive: this one is the replica's.
+        _write_pg_conf(rdata, port, sockdir, fast, {"archive_mode": "off"})
+        logfile.touch()
+        _chown_to_pg_user(logfile)
+        log(f"starting replica on 127.0.0.1:{port} ({rdata})")
+        _pg_ctl_start(bindir, rdata, logfile, port, "replica")
+    return pg_url(port)
+
+
+def stop_replica(datadir: Path) -> None:
+    _pg_ctl_stop(pg_home(datadir) / "pg-replica", "replica")
 
 
 # --------------------------------------------------------------------------- Redis
@@ -515,6 +588,7 @@ def stop(datadir: Path) -> None:
     if not datadir.exists():
         return
     with _locked(datadir):
+        stop_replica(datadir)
         stop_postgres(datadir)
         stop_redis(datadir)
 
@@ -577,6 +651,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
     exports = {}
     if not args.no_postgres:
         exports[f"{args.env_prefix}DATABASE_URL"] = ensure_postgres(datadir, args.pg_port, fast=args.fast)
+        if args.replica_port:
+            url = ensure_replica(datadir, args.pg_port, args.replica_port, fast=args.fast)
+            exports[f"{args.env_prefix}DATABASE_REPLICA_URL"] = url
     if not args.no_redis:
         # Dev keeps its queues across restarts (AOF), as production does; --fast test servers do not.
         exports[f"{args.env_prefix}REDIS_URL"] = ensure_redis(datadir, args.redis_port, aof=not args.fast)
@@ -608,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--dir", required=True, help="data directory, e.g. .var/dev")
     up.add_argument("--pg-port", type=int, default=54329)
     up.add_argument("--redis-port", type=int, default=63799)
+    up.add_argument("--replica-port", type=int, default=0, help="also a streaming replica on this port")
     up.add_argument("--fast", action="store_true", help="no fsync: for throwaway test data")
     up.add_argument("--env-prefix", default="", help="prefix for the exported names, e.g. TEST_")
     add_needs(up)
