@@ -505,6 +505,75 @@ def stop_replica(datadir: Path) -> None:
     _pg_ctl_stop(pg_home(datadir) / "pg-replica", "replica")
 
 
+# --------------------------------------------------------------------------- PgBouncer
+
+
+def find_pgbouncer() -> str | None:
+    return shutil.which("pgbouncer") or next(
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/local/bin/pgbouncer") if os.access(p, os.X_OK)), None
+    )
+
+
+def ensure_pgbouncer(datadir: Path, pg_port: int, port: int) -> str:
+    """Start (or reuse) a PgBouncer in transaction mode in front of datadir's PostgreSQL; return its URL.
+
+    Every database of the server is reachable through it under the app's role and password.
+    It runs as the PostgreSQL user when we are root (PgBouncer refuses root), from <pg_home>/pgbouncer.
+    """
+    datadir = Path(datadir).resolve()
+    binary = find_pgbouncer()
+    if not binary:
+        raise ServiceError("pgbouncer not found; run `python scripts/services.py packages --pgbouncer`")
+    with _locked(datadir):
+        bdir = pg_home(datadir) / "pgbouncer"
+        pidfile = bdir / "pgbouncer.pid"
+        pid = _read_pid(pidfile)
+        if pid is not None and _pid_alive(pid) and _port_open(port):
+            log(f"pgbouncer already running on 127.0.0.1:{port} ({bdir})")
+            return pg_url(port)
+        if _port_open(port):
+            raise ServiceError(f"port {port} (PgBouncer's) is in use by another process; pick another")
+        bdir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _chown_to_pg_user(bdir)
+        users = bdir / "userlist.txt"
+        users.write_text(f'"{APP_ROLE}" "{APP_PASSWORD}"\n')
+        ini = bdir / "pgbouncer.ini"
+        ini.write_text(
+            "; Written by scripts/services.py on every `up`; edit that script instead.\n"
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={pg_port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+            f"auth_type = md5\nauth_file = {users}\n"
+            "pool_mode = transaction\n"
+            "max_client_conn = 500\ndefault_pool_size = 20\nmax_db_connections = 60\n"
+            # psycopg sends these at connect; PgBouncer must let them through.
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {bdir / 'pgbouncer.log'}\npidfile = {pidfile}\n"
+        )
+        for path in (users, ini):
+            path.chmod(0o600)
+            _chown_to_pg_user(path)
+        pidfile.unlink(missing_ok=True)
+        log(f"starting pgbouncer (transaction pooling) on 127.0.0.1:{port} -> {pg_port} ({bdir})")
+        res = _run(_as_pg_user([binary, "-d", "-q", str(ini)]), check=False, capture_output=True, cwd=bdir)
+        if res.returncode != 0 or not _wait_for_port(port, 10):
+            raise ServiceError(f"pgbouncer failed to start: {res.stderr.strip()}\n{_tail(bdir / 'pgbouncer.log')}")
+    return pg_url(port)
+
+
+def stop_pgbouncer(datadir: Path) -> None:
+    pidfile = pg_home(datadir) / "pgbouncer" / "pgbouncer.pid"
+    pid = _read_pid(pidfile)
+    if pid is None or not _pid_alive(pid):
+        return
+    log(f"stopping pgbouncer (pid {pid})")
+    os.kill(pid, signal.SIGINT)  # SIGINT: shut down now (SIGTERM waits for every client to leave)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.05)
+
+
 # --------------------------------------------------------------------------- Redis
 
 
@@ -588,6 +657,7 @@ def stop(datadir: Path) -> None:
     if not datadir.exists():
         return
     with _locked(datadir):
+        stop_pgbouncer(datadir)
         stop_replica(datadir)
         stop_postgres(datadir)
         stop_redis(datadir)
@@ -604,9 +674,13 @@ def find_chromium() -> str | None:
     return None
 
 
-def missing_packages(*, need_postgres: bool = True, need_redis: bool = True, need_browser: bool = False) -> list[str]:
+def missing_packages(
+    *, need_postgres: bool = True, need_redis: bool = True, need_browser: bool = False, need_pgbouncer: bool = False
+) -> list[str]:
     """Debian package names for what is missing on this machine."""
     missing = []
+    if need_pgbouncer and not find_pgbouncer():
+        missing.append("pgbouncer")
     if need_postgres and find_pg_bindir() is None:
         missing.append("postgresql")
     if need_redis and not shutil.which("redis-server"):
@@ -616,12 +690,16 @@ def missing_packages(*, need_postgres: bool = True, need_redis: bool = True, nee
     return missing
 
 
-def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = True, need_redis: bool = True) -> None:
+def ensure_system_packages(
+    need_browser: bool = False, *, need_postgres: bool = True, need_redis: bool = True, need_pgbouncer: bool = False
+) -> None:
     """Install missing servers (and Chromium when asked) with apt, as root on Debian/Ubuntu.
 
     Elsewhere, say what to install and exit non-zero.
     """
-    missing = missing_packages(need_postgres=need_postgres, need_redis=need_redis, need_browser=need_browser)
+    needs = {"need_postgres": need_postgres, "need_redis": need_redis, "need_browser": need_browser}
+    needs["need_pgbouncer"] = need_pgbouncer
+    missing = missing_packages(**needs)
     if not missing:
         return
     if not (_is_root() and shutil.which("apt-get")):
@@ -636,7 +714,7 @@ def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = 
     _run(["apt-get", "update", "-qq"], env=env, **quiet)
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
     _run([*install, "-o", "Dpkg::Options::=--force-confold", *missing], env=env, **quiet)
-    still = missing_packages(need_postgres=need_postgres, need_redis=need_redis, need_browser=need_browser)
+    still = missing_packages(**needs)
     if still:
         log(f"apt-get install finished but these are still missing: {' '.join(still)}")
         raise SystemExit(1)
@@ -646,7 +724,12 @@ def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = 
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    ensure_system_packages(args.browser, need_postgres=not args.no_postgres, need_redis=not args.no_redis)
+    ensure_system_packages(
+        args.browser,
+        need_postgres=not args.no_postgres,
+        need_redis=not args.no_redis,
+        need_pgbouncer=bool(args.pgbouncer_port) and not args.no_postgres,
+    )
     datadir = Path(args.dir)
     exports = {}
     if not args.no_postgres:
@@ -654,6 +737,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
         if args.replica_port:
             url = ensure_replica(datadir, args.pg_port, args.replica_port, fast=args.fast)
             exports[f"{args.env_prefix}DATABASE_REPLICA_URL"] = url
+        if args.pgbouncer_port:
+            url = ensure_pgbouncer(datadir, args.pg_port, args.pgbouncer_port)
+            exports[f"{args.env_prefix}PGBOUNCER_URL"] = url
     if not args.no_redis:
         # Dev keeps its queues across restarts (AOF), as production does; --fast test servers do not.
         exports[f"{args.env_prefix}REDIS_URL"] = ensure_redis(datadir, args.redis_port, aof=not args.fast)
@@ -668,7 +754,9 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 
 def _cmd_packages(args: argparse.Namespace) -> int:
-    ensure_system_packages(args.browser, need_postgres=not args.no_postgres, need_redis=not args.no_redis)
+    ensure_system_packages(
+        args.browser, need_postgres=not args.no_postgres, need_redis=not args.no_redis, need_pgbouncer=args.pgbouncer
+    )
     return 0
 
 
@@ -686,6 +774,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--pg-port", type=int, default=54329)
     up.add_argument("--redis-port", type=int, default=63799)
     up.add_argument("--replica-port", type=int, default=0, help="also a streaming replica on this port")
+    up.add_argument("--pgbouncer-port", type=int, default=0, help="also PgBouncer (transaction mode) on this port")
     up.add_argument("--fast", action="store_true", help="no fsync: for throwaway test data")
     up.add_argument("--env-prefix", default="", help="prefix for the exported names, e.g. TEST_")
     add_needs(up)
@@ -697,6 +786,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pkgs = sub.add_parser("packages", help="install missing PostgreSQL/Redis (and Chromium) with apt")
     add_needs(pkgs)
+    pkgs.add_argument("--pgbouncer", action="store_true", help="also make sure PgBouncer is installed")
     pkgs.set_defaults(func=_cmd_packages)
 
     args = parser.parse_args(argv)
