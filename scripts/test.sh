@@ -21,6 +21,7 @@ TEST_PG_PORT=${TEST_PG_PORT:-54339}
 TEST_REPLICA_PORT=${TEST_REPLICA_PORT:-$((TEST_PG_PORT + 200))}
 TEST_PGBOUNCER_PORT=${TEST_PGBOUNCER_PORT:-$((TEST_PG_PORT + 300))}
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    TEST_DATABASE_URL_GIVEN=1
     up_flags+=(--no-postgres)
 else
     up_flags+=(--replica-port "$TEST_REPLICA_PORT" --pgbouncer-port "$TEST_PGBOUNCER_PORT")
@@ -32,6 +33,8 @@ eval "$service_exports"
 export TEST_DATABASE_URL TEST_REDIS_URL
 [ -n "${TEST_DATABASE_REPLICA_URL:-}" ] && export TEST_DATABASE_REPLICA_URL
 [ -n "${TEST_PGBOUNCER_URL:-}" ] && export TEST_PGBOUNCER_URL
+# The restore drill (tests/integration/test_restore_drill.py) backs up the server started here.
+[ -z "${TEST_DATABASE_URL_GIVEN:-}" ] && export TEST_PG_DIR="$PWD/.var/test"
 # Tests use only the TEST_ servers: a dev DATABASE_URL left in the shell must
 # never be the database a test truncates.
 unset DATABASE_URL DATABASE_REPLICA_URL REDIS_URL
