@@ -766,11 +766,13 @@ def ensure_system_packages(
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
+    bouncer = bool(args.pgbouncer_port) and not args.no_postgres
     ensure_system_packages(
         args.browser,
         need_postgres=not args.no_postgres,
         need_redis=not args.no_redis,
-        need_pgbouncer=bool(args.pgbouncer_port) and not args.no_postgres,
+        # Installed where we may (root with apt); elsewhere PgBouncer is optional: see below.
+        need_pgbouncer=bouncer and _is_root() and bool(shutil.which("apt-get")),
     )
     datadir = Path(args.dir)
     exports = {}
@@ -779,9 +781,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
         if args.replica_port:
             url = ensure_replica(datadir, args.pg_port, args.replica_port, fast=args.fast)
             exports[f"{args.env_prefix}DATABASE_REPLICA_URL"] = url
-        if args.pgbouncer_port:
+        if bouncer and find_pgbouncer():
             url = ensure_pgbouncer(datadir, args.pg_port, args.pgbouncer_port)
             exports[f"{args.env_prefix}PGBOUNCER_URL"] = url
+        elif bouncer:
+            log("pgbouncer is not installed: its tests are skipped (apt-get install pgbouncer, brew install pgbouncer)")
     if not args.no_redis:
         # Dev keeps its queues across restarts (AOF), as production does; --fast test servers do not.
         exports[f"{args.env_prefix}REDIS_URL"] = ensure_redis(datadir, args.redis_port, aof=not args.fast)

@@ -103,13 +103,14 @@ def test_a_lagging_replica_sends_reads_to_the_primary(app, client, login_as, rep
     with psycopg.connect(replica_url, autocommit=True) as standby:
         standby.execute("SELECT pg_wal_replay_pause()")
         try:
-            with psycopg.connect(primary_url, autocommit=True) as primary:
-                primary.execute("SELECT txid_current()")  # a commit the replica will not replay
-                lsn = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            # A pause takes effect at the replica's next record: commit until one is received and
+            # left unreplayed.
             deadline = time.monotonic() + 30
-            while standby.execute("SELECT pg_wal_lsn_diff(%s, pg_last_wal_receive_lsn()) > 0", (lsn,)).fetchone()[0]:
-                assert time.monotonic() < deadline, "the replica never received the commit"
-                time.sleep(0.05)
+            with psycopg.connect(primary_url, autocommit=True) as primary:
+                while not standby.execute("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()").fetchone()[0]:
+                    assert time.monotonic() < deadline, "the replica never held back a commit"
+                    primary.execute("SELECT txid_current()")  # a commit to receive
+                    time.sleep(0.05)
             # Received, not replayed: any lag at all is past a threshold of zero.
             app.config["REPLICA_MAX_LAG_SECONDS"] = 0
             replica.status(fresh=True)
