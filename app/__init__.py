@@ -19,6 +19,7 @@ from app.form_errors import error_summary
 from app.htmx import add_vary_header
 from app.logging import configure_logging
 from app.navigation import nav_items
+from app.replicas import init_app as init_replicas
 from app.security.headers import CSP
 from app.security.inputs import IdConverter, carries_nul
 
@@ -84,6 +85,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=1)
 
     db.init_app(app)
+    init_replicas(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

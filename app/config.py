@@ -156,6 +156,12 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "KOINONIA_ENV": environment,
         "SQLALCHEMY_DATABASE_URI": _database_url(env, "DATABASE_URL"),
         "DATABASE_REPLICA_URL": _database_url(env, "DATABASE_REPLICA_URL", required=False),
+        # Past this lag (seconds) the replica serves no reads; a writer reads the primary this long
+        # and a few seconds more (app/replicas.py).
+        "REPLICA_MAX_LAG_SECONDS": _positive_int(env, "REPLICA_MAX_LAG_SECONDS", 5),
+        # `pgbouncer`: DATABASE_URL (and the replica's) is a PgBouncer in transaction mode, so no
+        # statement is prepared on the server (see driver_connect_args).
+        "DATABASE_POOLER": _choice(env, "DATABASE_POOLER", ("none", "pgbouncer"), "none"),
         "REDIS_URL": _redis_url(env, "REDIS_URL"),
         "APP_BASE_URL": base_url,
         "SMTP_URL": _smtp_url(env),
@@ -268,6 +274,17 @@ def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def driver_connect_args(pooler: str) -> dict[str, object]:
+    """psycopg's connect arguments for every engine on the database (the app's, the replica's, the
+    webhook intake's, the exports').
+
+    Behind PgBouncer in transaction mode each transaction may run on another server connection,
+    where a statement psycopg prepared (after 5 runs, by default) does not exist: prepare none.
+    SQLAlchemy's compiled-statement cache is on the client and keeps working.
+    """
+    return {"prepare_threshold": None} if pooler == "pgbouncer" else {}
+
+
 class Config:
     """Production defaults; values come from the process environment (and `.env`)."""
 
@@ -313,6 +330,10 @@ class Config:
         self.SESSION_COOKIE_SECURE = secure
         self.REMEMBER_COOKIE_SECURE = secure
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        pooled = driver_connect_args(self.DATABASE_POOLER)
+        if pooled:
+            options = type(self).SQLALCHEMY_ENGINE_OPTIONS
+            self.SQLALCHEMY_ENGINE_OPTIONS = {**options, "connect_args": {**options.get("connect_args", {}), **pooled}}
 
     def settings(self, environ: Mapping[str, str]) -> dict[str, object]:
         return settings_from_env(environ)

@@ -18,7 +18,9 @@ from flask import Response, current_app, render_template
 from sqlalchemy import Connection, Engine, Select, create_engine
 from sqlalchemy.pool import NullPool
 
+from app.config import driver_connect_args
 from app.extensions import db, limiter, rds, user_rate_key
+from app.replicas import read_bind
 from app.security import csvfiles
 
 BATCH = 1000
@@ -54,17 +56,21 @@ def _export_engine(engine: Engine) -> Engine:
     """An engine on the app's database without a pool: every connect() is a connection of its own."""
     found = _export_engines.get(engine.url)
     if found is None:
-        found = _export_engines[engine.url] = create_engine(engine.url, poolclass=NullPool)
+        pooled = driver_connect_args(current_app.config["DATABASE_POOLER"])
+        found = _export_engines[engine.url] = create_engine(engine.url, poolclass=NullPool, connect_args=pooled)
     return found
 
 
 def _fetch(bind: Engine | Connection, stmt: Select) -> Iterator[tuple]:
-    """The statement's rows, BATCH at a time from a server-side cursor (never all in memory)."""
+    """The statement's rows, BATCH at a time from a server-side cursor (never all in memory).
+
+    `bind` is an _export_engine (or the test suite's connection). The cursor lives inside the
+    connection's transaction, so it also works behind PgBouncer in transaction mode."""
     if not isinstance(bind, Engine):
         # The app is bound to an open connection (the test suite's rolled-back transaction).
         yield from bind.execute(stmt.execution_options(yield_per=BATCH))
         return
-    with _export_engine(bind).connect() as conn:
+    with bind.connect() as conn:
         yield from conn.execute(stmt.execution_options(yield_per=BATCH))
 
 
@@ -125,10 +131,11 @@ def stream(
     # The commit expired the signed-in user: load it again now, before the session closes, so the
     # rest of the request (logs, headers) can still read it.
     _ = actor.church_id
-    bind = db.engine
+    bind = read_bind(db.engine)  # the replica's, in a @replica_reads view that reads there
     if isinstance(bind, Engine):
         # Everything the body needs is in hand: give the request's connection back to the pool now.
         db.session.close()
+        bind = _export_engine(bind)
     response = Response(_body(bind, stmt, header, rows, lock), mimetype="text/csv")
     # A body the server never starts (the client left first) never runs its finally.
     response.call_on_close(lock.release)

@@ -13,8 +13,10 @@ from flask_wtf import CSRFProtect
 from rq import Queue
 
 from app.models.base import Base
+from app.replicas import RoutingSession
 
-db = SQLAlchemy(model_class=Base)
+# RoutingSession sends a @replica_reads view's SELECTs to DATABASE_REPLICA_URL (app/replicas.py).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -10,14 +10,16 @@ cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
 scripts/bootstrap.sh
+TEST_PG_PORT=${TEST_PG_PORT:-54339}
 service_exports=$("$PY" scripts/services.py up --dir .var/test --fast --env-prefix TEST_ \
-    --pg-port "${TEST_PG_PORT:-54339}" --redis-port "${TEST_REDIS_PORT:-63809}")
+    --pg-port "$TEST_PG_PORT" --redis-port "${TEST_REDIS_PORT:-63809}" \
+    --pgbouncer-port "${TEST_PGBOUNCER_PORT:-$((TEST_PG_PORT + 300))}")
 eval "$service_exports"
-export TEST_DATABASE_URL TEST_REDIS_URL
+export TEST_DATABASE_URL TEST_REDIS_URL TEST_PGBOUNCER_URL
 unset DATABASE_URL REDIS_URL
 
 ALL=(simulator_throughput delivery_throughput broadcast_create webhook_intake member_search import_members
-    inbox_throughput dashboard load)
+    inbox_throughput dashboard load pooled_search)
 if [ $# -gt 0 ]; then
     name=${1%.py}
     shift

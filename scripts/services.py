@@ -227,7 +227,7 @@ def _check_traversable(path: Path) -> None:
         )
 
 
-def _write_pg_conf(pgdata: Path, port: int, sockdir: Path, fast: bool) -> None:
+def _write_pg_conf(pgdata: Path, port: int, sockdir: Path, fast: bool, extra: dict[str, str] | None = None) -> None:
     settings = {
         "listen_addresses": "'127.0.0.1'",
         "port": str(port),
@@ -237,10 +237,17 @@ def _write_pg_conf(pgdata: Path, port: int, sockdir: Path, fast: bool) -> None:
         "dynamic_shared_memory_type": "posix",
         "log_min_messages": "warning",
         "log_line_prefix": "'%m [%p] %q%u@%d '",
+        # A streaming replica (ensure_replica) and pg_basebackup need these; PostgreSQL's defaults.
+        "wal_level": "replica",
+        "max_wal_senders": "10",
+        "hot_standby": "on",
+        # A replica that is gone for good must not make its slot keep WAL forever.
+        "max_slot_wal_keep_size": "'2GB'",
     }
     if fast:
         # Throwaway test data: durability buys nothing and costs a lot of fsyncs.
         settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    settings |= extra or {}
     body = "# Written by scripts/services.py on every `up`; edit that script instead.\n"
     body += "".join(f"{k} = {v}\n" for k, v in settings.items())
     conf = pgdata / "koinonia.conf"
@@ -310,6 +317,7 @@ def ensure_postgres(datadir: Path, port: int, fast: bool = False) -> str:
                     f"not {port}; run `python scripts/services.py down --dir {datadir}` first"
                 )
             log(f"postgres already running on 127.0.0.1:{port} ({pgdata})")
+            _archive_or_restart(bindir, home, port, fast)
         else:
             if _port_open(port):
                 # Someone else's server: never create roles in it behind their back.
@@ -324,22 +332,54 @@ def ensure_postgres(datadir: Path, port: int, fast: bool = False) -> str:
             if sockdir != pgdata:
                 sockdir.mkdir(mode=0o700, exist_ok=True)
                 _chown_to_pg_user(sockdir)
-            _write_pg_conf(pgdata, port, sockdir, fast)
+            _write_pg_conf(pgdata, port, sockdir, fast, archive_settings(home))
             logfile.touch()
             _chown_to_pg_user(logfile)
             log(f"starting postgres on 127.0.0.1:{port} ({pgdata}{', fast' if fast else ''})")
-            res = _run(
-                _as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(pgdata), "-l", str(logfile)]),
-                check=False,
-                capture_output=True,
-                cwd=pgdata,
-            )
-            if res.returncode != 0 or not _wait_for_port(port, 10):
-                raise ServiceError(
-                    f"postgres failed to start: {res.stderr.strip()}\n--- {logfile} ---\n{_tail(logfile)}"
-                )
+            _pg_ctl_start(bindir, pgdata, logfile, port, "postgres")
         _ensure_role_and_db(port)
     return pg_url(port)
+
+
+def wal_archive_dir(home: Path) -> Path:
+    return home / "wal-archive"
+
+
+def archive_settings(home: Path) -> dict[str, str]:
+    """WAL archiving into <pg_home>/wal-archive, for point-in-time restores (scripts/backup.py).
+
+    A segment is archived when full, or after archive_timeout when quieter: that bounds the data a
+    lost server takes with it (the RPO) to about a minute. `backup.py base` prunes what the latest
+    base backup no longer needs.
+    """
+    archive = wal_archive_dir(home)
+    archive.mkdir(mode=0o700, exist_ok=True)
+    _chown_to_pg_user(archive)
+    return {
+        "archive_mode": "on",
+        "archive_command": f"'test ! -f {archive}/%f && cp %p {archive}/%f'",
+        "archive_timeout": "60",
+    }
+
+
+def _archive_or_restart(bindir: Path, home: Path, port: int, fast: bool) -> None:
+    """A server started before WAL archiving was configured gets it now (archive_mode needs a restart)."""
+    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    if _psql(admin, "SHOW archive_mode") == "on":
+        return
+    pgdata = home / "pg"
+    log(f"restarting postgres on 127.0.0.1:{port} to turn WAL archiving on")
+    _write_pg_conf(pgdata, port, _socket_dir(pgdata), fast, archive_settings(home))
+    _run(
+        _as_pg_user(
+            [str(bindir / "pg_ctl"), "restart", "-w", "-m", "fast", "-D", str(pgdata), "-l", str(home / "postgres.log")]
+        ),
+        check=True,
+        capture_output=True,
+        cwd=pgdata,
+    )
+    if not _wait_for_port(port, 10):
+        raise ServiceError(f"postgres did not come back after its restart\n{_tail(home / 'postgres.log')}")
 
 
 def _initdb(bindir: Path, pgdata: Path) -> None:
@@ -418,18 +458,162 @@ def drop_database(url: str, name: str) -> None:
     _psql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def stop_postgres(datadir: Path) -> None:
-    pgdata = pg_home(datadir) / "pg"
+def _pg_ctl_start(bindir: Path, pgdata: Path, logfile: Path, port: int, what: str) -> None:
+    res = _run(
+        _as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(pgdata), "-l", str(logfile)]),
+        check=False,
+        capture_output=True,
+        cwd=pgdata,
+    )
+    if res.returncode != 0 or not _wait_for_port(port, 10):
+        raise ServiceError(f"{what} failed to start: {res.stderr.strip()}\n--- {logfile} ---\n{_tail(logfile)}")
+
+
+def _pg_ctl_stop(pgdata: Path, what: str) -> None:
     bindir = find_pg_bindir()
     if bindir is None or not _pg_running(bindir, pgdata):
         return
-    log(f"stopping postgres ({pgdata})")
+    log(f"stopping {what} ({pgdata})")
     _run(
         _as_pg_user([str(bindir / "pg_ctl"), "stop", "-m", "fast", "-w", "-D", str(pgdata)]),
         check=False,
         stdout=subprocess.DEVNULL,
         cwd=pgdata,
     )
+
+
+def stop_postgres(datadir: Path) -> None:
+    _pg_ctl_stop(pg_home(datadir) / "pg", "postgres")
+
+
+# --------------------------------------------------------------------------- streaming replica
+
+REPLICA_SLOT = "koinonia_replica"
+
+
+def ensure_replica(datadir: Path, primary_port: int, port: int, fast: bool = False) -> str:
+    """Start (or reuse) a streaming replica of datadir's PostgreSQL under <pg_home>/pg-replica.
+
+    Made once with `pg_basebackup -R` (a physical slot keeps the WAL it still needs); later
+    `up`s only start it again. Returns the app's URL on the replica.
+    """
+    datadir = Path(datadir).resolve()
+    bindir = find_pg_bindir()
+    if bindir is None:
+        raise ServiceError("PostgreSQL server binaries not found; run `python scripts/services.py packages`")
+    with _locked(datadir):
+        home = pg_home(datadir)
+        rdata = home / "pg-replica"
+        logfile = home / "postgres-replica.log"
+        if _pg_running(bindir, rdata):
+            log(f"replica already running on 127.0.0.1:{port} ({rdata})")
+            return pg_url(port)
+        if _port_open(port):
+            raise ServiceError(f"port {port} (the replica's) is in use by another process; pick another")
+        primary = f"postgresql://postgres@127.0.0.1:{primary_port}/postgres"
+        if not (rdata / "PG_VERSION").exists():
+            if rdata.exists():
+                shutil.rmtree(rdata)
+            # A slot left by an earlier replica whose data is gone would hold WAL for nobody.
+            _psql(
+                primary,
+                f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                f"WHERE slot_name = '{REPLICA_SLOT}' AND NOT active",
+            )
+            rdata.mkdir(parents=True)
+            rdata.chmod(0o700)
+            _chown_to_pg_user(rdata)
+            log(f"pg_basebackup -R from 127.0.0.1:{primary_port} into {rdata}")
+            cmd = [_pg_tool(bindir, "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres"]
+            cmd += ["-D", str(rdata), "-R", "-X", "stream", "-C", "-S", REPLICA_SLOT, "--checkpoint=fast"]
+            res = _run(_as_pg_user(cmd), check=False, capture_output=True, cwd=rdata)
+            if res.returncode != 0:
+                shutil.rmtree(rdata, ignore_errors=True)
+                raise ServiceError(f"pg_basebackup failed: {res.stderr.strip()}")
+        sockdir = _socket_dir(rdata)
+        if sockdir != rdata:
+            sockdir.mkdir(mode=0o700, exist_ok=True)
+            _chown_to_pg_user(sockdir)
+        # The copied koinonia.conf names the primary's port and archive: this one is the replica's.
+        _write_pg_conf(rdata, port, sockdir, fast, {"archive_mode": "off"})
+        logfile.touch()
+        _chown_to_pg_user(logfile)
+        log(f"starting replica on 127.0.0.1:{port} ({rdata})")
+        _pg_ctl_start(bindir, rdata, logfile, port, "replica")
+    return pg_url(port)
+
+
+def stop_replica(datadir: Path) -> None:
+    _pg_ctl_stop(pg_home(datadir) / "pg-replica", "replica")
+
+
+# --------------------------------------------------------------------------- PgBouncer
+
+
+def find_pgbouncer() -> str | None:
+    return shutil.which("pgbouncer") or next(
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/local/bin/pgbouncer") if os.access(p, os.X_OK)), None
+    )
+
+
+def ensure_pgbouncer(datadir: Path, pg_port: int, port: int) -> str:
+    """Start (or reuse) a PgBouncer in transaction mode in front of datadir's PostgreSQL; return its URL.
+
+    Every database of the server is reachable through it under the app's role and password.
+    It runs as the PostgreSQL user when we are root (PgBouncer refuses root), from <pg_home>/pgbouncer.
+    """
+    datadir = Path(datadir).resolve()
+    binary = find_pgbouncer()
+    if not binary:
+        raise ServiceError("pgbouncer not found; run `python scripts/services.py packages --pgbouncer`")
+    with _locked(datadir):
+        bdir = pg_home(datadir) / "pgbouncer"
+        pidfile = bdir / "pgbouncer.pid"
+        pid = _read_pid(pidfile)
+        if pid is not None and _pid_alive(pid) and _port_open(port):
+            log(f"pgbouncer already running on 127.0.0.1:{port} ({bdir})")
+            return pg_url(port)
+        if _port_open(port):
+            raise ServiceError(f"port {port} (PgBouncer's) is in use by another process; pick another")
+        bdir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _chown_to_pg_user(bdir)
+        users = bdir / "userlist.txt"
+        users.write_text(f'"{APP_ROLE}" "{APP_PASSWORD}"\n')
+        ini = bdir / "pgbouncer.ini"
+        ini.write_text(
+            "; Written by scripts/services.py on every `up`; edit that script instead.\n"
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={pg_port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+            f"auth_type = md5\nauth_file = {users}\n"
+            "pool_mode = transaction\n"
+            "max_client_conn = 500\ndefault_pool_size = 20\nmax_db_connections = 60\n"
+            # psycopg sends these at connect; PgBouncer must let them through.
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {bdir / 'pgbouncer.log'}\npidfile = {pidfile}\n"
+        )
+        for path in (users, ini):
+            path.chmod(0o600)
+            _chown_to_pg_user(path)
+        pidfile.unlink(missing_ok=True)
+        log(f"starting pgbouncer (transaction pooling) on 127.0.0.1:{port} -> {pg_port} ({bdir})")
+        res = _run(_as_pg_user([binary, "-d", "-q", str(ini)]), check=False, capture_output=True, cwd=bdir)
+        if res.returncode != 0 or not _wait_for_port(port, 10):
+            raise ServiceError(f"pgbouncer failed to start: {res.stderr.strip()}\n{_tail(bdir / 'pgbouncer.log')}")
+    return pg_url(port)
+
+
+def stop_pgbouncer(datadir: Path) -> None:
+    pidfile = pg_home(datadir) / "pgbouncer" / "pgbouncer.pid"
+    pid = _read_pid(pidfile)
+    if pid is None or not _pid_alive(pid):
+        return
+    log(f"stopping pgbouncer (pid {pid})")
+    os.kill(pid, signal.SIGINT)  # SIGINT: shut down now (SIGTERM waits for every client to leave)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------- Redis
@@ -515,6 +699,8 @@ def stop(datadir: Path) -> None:
     if not datadir.exists():
         return
     with _locked(datadir):
+        stop_pgbouncer(datadir)
+        stop_replica(datadir)
         stop_postgres(datadir)
         stop_redis(datadir)
 
@@ -530,9 +716,13 @@ def find_chromium() -> str | None:
     return None
 
 
-def missing_packages(*, need_postgres: bool = True, need_redis: bool = True, need_browser: bool = False) -> list[str]:
+def missing_packages(
+    *, need_postgres: bool = True, need_redis: bool = True, need_browser: bool = False, need_pgbouncer: bool = False
+) -> list[str]:
     """Debian package names for what is missing on this machine."""
     missing = []
+    if need_pgbouncer and not find_pgbouncer():
+        missing.append("pgbouncer")
     if need_postgres and find_pg_bindir() is None:
         missing.append("postgresql")
     if need_redis and not shutil.which("redis-server"):
@@ -542,12 +732,16 @@ def missing_packages(*, need_postgres: bool = True, need_redis: bool = True, nee
     return missing
 
 
-def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = True, need_redis: bool = True) -> None:
+def ensure_system_packages(
+    need_browser: bool = False, *, need_postgres: bool = True, need_redis: bool = True, need_pgbouncer: bool = False
+) -> None:
     """Install missing servers (and Chromium when asked) with apt, as root on Debian/Ubuntu.
 
     Elsewhere, say what to install and exit non-zero.
     """
-    missing = missing_packages(need_postgres=need_postgres, need_redis=need_redis, need_browser=need_browser)
+    needs = {"need_postgres": need_postgres, "need_redis": need_redis, "need_browser": need_browser}
+    needs["need_pgbouncer"] = need_pgbouncer
+    missing = missing_packages(**needs)
     if not missing:
         return
     if not (_is_root() and shutil.which("apt-get")):
@@ -562,7 +756,7 @@ def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = 
     _run(["apt-get", "update", "-qq"], env=env, **quiet)
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
     _run([*install, "-o", "Dpkg::Options::=--force-confold", *missing], env=env, **quiet)
-    still = missing_packages(need_postgres=need_postgres, need_redis=need_redis, need_browser=need_browser)
+    still = missing_packages(**needs)
     if still:
         log(f"apt-get install finished but these are still missing: {' '.join(still)}")
         raise SystemExit(1)
@@ -572,11 +766,26 @@ def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = 
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    ensure_system_packages(args.browser, need_postgres=not args.no_postgres, need_redis=not args.no_redis)
+    bouncer = bool(args.pgbouncer_port) and not args.no_postgres
+    ensure_system_packages(
+        args.browser,
+        need_postgres=not args.no_postgres,
+        need_redis=not args.no_redis,
+        # Installed where we may (root with apt); elsewhere PgBouncer is optional: see below.
+        need_pgbouncer=bouncer and _is_root() and bool(shutil.which("apt-get")),
+    )
     datadir = Path(args.dir)
     exports = {}
     if not args.no_postgres:
         exports[f"{args.env_prefix}DATABASE_URL"] = ensure_postgres(datadir, args.pg_port, fast=args.fast)
+        if args.replica_port:
+            url = ensure_replica(datadir, args.pg_port, args.replica_port, fast=args.fast)
+            exports[f"{args.env_prefix}DATABASE_REPLICA_URL"] = url
+        if bouncer and find_pgbouncer():
+            url = ensure_pgbouncer(datadir, args.pg_port, args.pgbouncer_port)
+            exports[f"{args.env_prefix}PGBOUNCER_URL"] = url
+        elif bouncer:
+            log("pgbouncer is not installed: its tests are skipped (apt-get install pgbouncer, brew install pgbouncer)")
     if not args.no_redis:
         # Dev keeps its queues across restarts (AOF), as production does; --fast test servers do not.
         exports[f"{args.env_prefix}REDIS_URL"] = ensure_redis(datadir, args.redis_port, aof=not args.fast)
@@ -591,7 +800,9 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 
 def _cmd_packages(args: argparse.Namespace) -> int:
-    ensure_system_packages(args.browser, need_postgres=not args.no_postgres, need_redis=not args.no_redis)
+    ensure_system_packages(
+        args.browser, need_postgres=not args.no_postgres, need_redis=not args.no_redis, need_pgbouncer=args.pgbouncer
+    )
     return 0
 
 
@@ -608,6 +819,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--dir", required=True, help="data directory, e.g. .var/dev")
     up.add_argument("--pg-port", type=int, default=54329)
     up.add_argument("--redis-port", type=int, default=63799)
+    up.add_argument("--replica-port", type=int, default=0, help="also a streaming replica on this port")
+    up.add_argument("--pgbouncer-port", type=int, default=0, help="also PgBouncer (transaction mode) on this port")
     up.add_argument("--fast", action="store_true", help="no fsync: for throwaway test data")
     up.add_argument("--env-prefix", default="", help="prefix for the exported names, e.g. TEST_")
     add_needs(up)
@@ -619,6 +832,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pkgs = sub.add_parser("packages", help="install missing PostgreSQL/Redis (and Chromium) with apt")
     add_needs(pkgs)
+    pkgs.add_argument("--pgbouncer", action="store_true", help="also make sure PgBouncer is installed")
     pkgs.set_defaults(func=_cmd_packages)
 
     args = parser.parse_args(argv)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
-from flask import jsonify
+from flask import current_app, jsonify
 from sqlalchemy import text
 
 from app.api import bp
 from app.delivery.guards import circuit_breaker
 from app.extensions import csrf, db, limiter, rds
+from app.replicas import replica_for
 
 
 @bp.get("/health")
@@ -49,10 +50,22 @@ def _check_circuit():
     return {"circuit": circuit_breaker().state()}
 
 
-READINESS_CHECKS = {"database": _check_database, "redis": _check_redis, "circuit": _check_circuit}
+def _check_replica():
+    """The read replica's lag, measured now; whether it serves reads (app/replicas.py)."""
+    replica = replica_for(current_app)
+    return {"replica": replica.status(fresh=True) if replica else {"configured": False}}
+
+
+READINESS_CHECKS = {
+    "database": _check_database,
+    "redis": _check_redis,
+    "circuit": _check_circuit,
+    "replica": _check_replica,
+}
 # An open circuit means Telnyx is failing, not this instance: taking the web tier out of the
 # load balancer would stop the inbox and webhook intake too, so it is reported, not fatal.
-NON_CRITICAL = {"circuit"}
+# A lagging or missing replica only sends reads to the primary: reported, not fatal either.
+NON_CRITICAL = {"circuit", "replica"}
 
 
 @bp.get("/health/ready")
@@ -63,6 +76,9 @@ def ready():
     circuit = checks["circuit"].get("circuit", {}).get("state")
     if circuit and circuit != "closed":
         checks["circuit"]["status"] = "degraded"
+    replica = checks["replica"].get("replica", {})
+    if replica.get("configured") and not replica.get("serving_reads"):
+        checks["replica"]["status"] = "degraded"
     failing = [name for name, r in checks.items() if r["status"] not in ("ok", "degraded") and name not in NON_CRITICAL]
     if failing:
         body = {

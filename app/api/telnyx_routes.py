@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from app import webhook_processor
 from app.api import bp
+from app.config import driver_connect_args
 from app.errors import json_error
 from app.extensions import csrf, db, limiter
 from app.partitions import event_time
@@ -49,7 +50,7 @@ def _intake_engine(engine: Engine) -> Engine:
     if found is None:
         found = create_engine(
             engine.url,
-            connect_args={"autocommit": True},
+            connect_args={"autocommit": True, **driver_connect_args(current_app.config["DATABASE_POOLER"])},
             pool_pre_ping=False,
             pool_reset_on_return=None,
             pool_size=8,

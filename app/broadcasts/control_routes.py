@@ -13,6 +13,7 @@ from app.csv_export import ExportRunning, busy_response, export_limit
 from app.errors import AppError, Conflict
 from app.extensions import db
 from app.htmx import render
+from app.replicas import replica_reads
 
 
 def _managed(broadcast_id: int):
@@ -108,6 +109,7 @@ def resend_failed(broadcast_id: int):
 @bp.get("/broadcasts/<int:broadcast_id>/recipients.csv")
 @export_limit
 @role_required(*STAFF)
+@replica_reads
 def export_recipients(broadcast_id: int):
     """The recipients the user may see, with status and the reason a text failed, as CSV."""
     broadcast = history.visible_broadcast_or_404(current_user, broadcast_id)

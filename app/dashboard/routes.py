@@ -11,6 +11,7 @@ from app.accounts.onboarding import checklist
 from app.auth.decorators import STAFF, role_required
 from app.dashboard import bp, series, services
 from app.htmx import render
+from app.replicas import replica_reads
 
 
 def local_time(value: datetime) -> str:
@@ -31,6 +32,7 @@ def broadcast_url(broadcast_id: int) -> str:
 
 @bp.get("/")
 @role_required(*STAFF)
+@replica_reads
 def index():
     """The home page after sign-in: this church's (or this leader's groups') figures."""
     data = services.cached_overview(current_user)
@@ -48,6 +50,7 @@ def index():
 
 @bp.get("/dashboard/charts/<name>")
 @role_required(*STAFF)
+@replica_reads
 def chart(name: str):
     """One chart (30 or 90 days): the fragment for the lazy panel, a page without JavaScript."""
     if name not in series.CHART_NAMES:

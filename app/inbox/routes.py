@@ -25,6 +25,7 @@ from app.inbox.panes import (
     thread_context,
 )
 from app.models import Church, Conversation, ConversationNote, Member, Template
+from app.replicas import replica_reads
 from app.security.inputs import parse_id
 from app.tenancy import get_or_404, scoped
 
@@ -50,6 +51,7 @@ def _conversation(conversation_id: int) -> Conversation:
 
 @bp.get("/inbox")
 @role_required(*STAFF)
+@replica_reads
 def index():
     """The inbox: the conversation list, and an empty thread pane."""
     flt = queries.ListFilter.from_args(request.args)
@@ -58,6 +60,7 @@ def index():
 
 @bp.get("/inbox/rows")
 @role_required(*STAFF)
+@replica_reads
 def rows():
     """List rows for a filter or the next page (infinite scroll)."""
     flt = queries.ListFilter.from_args(request.args)
@@ -96,6 +99,7 @@ def conversation(conversation_id: int):
 @bp.get("/inbox/<int:conversation_id>/export.csv")
 @export_limit
 @role_required(*STAFF)
+@replica_reads
 def export_thread(conversation_id: int):
     """The whole thread as CSV (a conversation the user may see, else 404)."""
     conv = _conversation(conversation_id)

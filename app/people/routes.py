@@ -23,6 +23,7 @@ from app.people.forms import LANGUAGES, MemberForm, NoteForm
 from app.people.groups import visible_groups
 from app.people.phones import format_national
 from app.people.queries import SORTS, MemberFilters
+from app.replicas import replica_reads
 from app.security.inputs import parse_id, parse_ids
 from app.tenancy import get_member_or_404, scoped
 
@@ -72,6 +73,7 @@ def list_context(
 
 @bp.get("/members")
 @role_required(*STAFF)
+@replica_reads
 def members():
     """The member list: a page, the results of a search keystroke, or the next rows of the scroll."""
     filters = MemberFilters.from_args(request.args)
@@ -92,6 +94,7 @@ def list_response(page: str, ctx: dict, **extra):
 
 @bp.get("/members/count")
 @role_required(*STAFF)
+@replica_reads
 def member_count():
     """The list's total, loaded after the rows so a search keystroke never waits on the count."""
     filters = MemberFilters.from_args(request.args)
@@ -262,6 +265,7 @@ def bulk():
 
 @bp.get("/members/export.csv")
 @role_required(*ADMINS)
+@replica_reads
 def export():
     """The current list (search and filters applied) as a CSV file, streamed row by row."""
     try:
@@ -273,6 +277,7 @@ def export():
 @bp.get("/members/consent.csv")
 @export_limit
 @role_required(*ADMINS)
+@replica_reads
 def export_consent():
     """The church's consent ledger (every opt-in and opt-out, whole numbers) for a carrier audit."""
     try:

@@ -52,6 +52,7 @@ LEAVES = {
     "merge",
     "partitions",
     "retention",
+    "replicas",
 }
 
 
