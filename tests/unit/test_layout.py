@@ -50,6 +50,7 @@ LEAVES = {
     "mail",
     "audit",
     "merge",
+    "outbound_webhooks",
 }
 
 
