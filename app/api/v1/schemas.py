@@ -165,7 +165,7 @@ class WebhookEndpointCreatedSchema(WebhookEndpointSchema):
 
 
 WebhookEndpointOne = one("WebhookEndpointOne", WebhookEndpointSchema)
-WebhookEndpointCreated = one("WebhookEndpointCreated", WebhookEndpointCreatedSchema)
+WebhookEndpointCreated = one("NewWebhookEndpoint", WebhookEndpointCreatedSchema)
 WebhookEndpointPage = page("WebhookEndpointPage", WebhookEndpointSchema)
 
 

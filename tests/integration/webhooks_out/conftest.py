@@ -13,7 +13,9 @@ from standardwebhooks.webhooks import Webhook
 from app.extensions import rds
 from app.outbound_webhooks import endpoints
 from tests.integration.api.conftest import api, api_as, make_key, openapi_check  # noqa: F401 - shared fixtures
+from tests.integration.connect.conftest import card, groups  # noqa: F401 - shared fixtures
 from tests.integration.imports.conftest import make_import, run_import  # noqa: F401 - shared fixtures
+from tests.integration.inbox.conftest import simulator  # noqa: F401 - shared fixtures
 
 
 class Receiver:
