@@ -36,7 +36,7 @@ from app.outbound_webhooks.urls import UrlRefused, resolve
 log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0  # seconds, for each of connect, write and read
-LEASE = timedelta(seconds=45)  # longer than a send can take
+LEASE = timedelta(seconds=90)  # longer than the job may run (RQ stops it at 60 s)
 GIVE_UP_AFTER = timedelta(hours=24)
 # Seconds before attempt n+1 after attempt n fails; the last repeats until 24 hours have passed.
 RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 21600)
