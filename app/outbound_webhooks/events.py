@@ -66,15 +66,19 @@ def emit(church_id: int, event_type: str, data: dict[str, Any]) -> int:
     if not subscribed(event_type, church_id):
         return 0
     select = "SELECT CAST(:church_id AS bigint) AS church_id, CAST(:data AS jsonb) AS data"
-    return emit_select(event_type, select, {"church_id": church_id, "data": json.dumps(data, default=_plain)})
+    return _insert(event_type, select, {"church_id": church_id, "data": json.dumps(data, default=_plain)})
 
 
 def emit_select(event_type: str, select: str, params: dict[str, Any]) -> int:
     """Report the events a SELECT yields (columns `church_id`, `data` jsonb) in one statement."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type}")
     if not subscribed(event_type):
         return 0
+    return _insert(event_type, select, params)
+
+
+def _insert(event_type: str, select: str, params: dict[str, Any]) -> int:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type}")
     body = _BODY.format(now=iso_sql("now()"), data="ev.data")
     sql = _INSERT.format(select=select, event_id=_EVENT_ID, body=body)
     ids = list(db.session.scalars(text(sql), {**params, "event_type": event_type}))
