@@ -46,6 +46,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.partitions.maintain", every=3600, queue="low"),
     # Per-message detail past its retention (recipients of old broadcasts; inbox messages if set).
     Periodic("app.retention.prune", every=3600, queue="low", timeout=600),
+    # Outbound webhooks due with no job to send them (a lost job, a Redis that lost its data).
+    Periodic("app.outbound_webhooks.delivery.sweep", every=10, queue="default", timeout=120),
     # One-time account links, a week after they expired.
     Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]

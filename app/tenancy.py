@@ -33,6 +33,8 @@ from app.models import (
     Schedule,
     Template,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 M = TypeVar("M")
@@ -58,6 +60,8 @@ ID_PARAMS: dict[str, type] = {
     "passkey_id": Passkey,
     "invitation_id": AccountToken,  # a staff invitation (app.accounts.invitations)
     "api_key_id": ApiKey,
+    "endpoint_id": WebhookEndpoint,  # an outbound webhook endpoint
+    "delivery_id": WebhookDelivery,
 }
 
 

@@ -78,6 +78,18 @@ def _values(param: str, church) -> dict:
             "prefix": "kn_live_iso0",
             "key_hash": f"iso-{church.id}",
         },
+        "endpoint_id": lambda: {
+            "url": "https://hooks.example.org/koinonia",
+            "events": ["member.created"],
+            "secret_sealed": "sealed",
+        },
+        "delivery_id": lambda: {
+            "endpoint_id": row("endpoint_id"),
+            "event_id": "msg_isolation",
+            "event_type": "member.created",
+            "payload": {"type": "member.created", "timestamp": "2026-01-01T00:00:00Z", "data": {}},
+            "status": "failed",
+        },
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")

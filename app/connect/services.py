@@ -26,6 +26,7 @@ from app.inbox.inbound import find_or_open_conversation
 from app.inbox.services import queue_outbound
 from app.keywords import card_consent
 from app.models import Church, ConnectCard, ConnectSubmission, Group, GroupMember, Member, PhoneNumber, User
+from app.outbound_webhooks import events as webhook_events
 from app.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ def submit(church: Church, card: ConnectCard, data: CardInput) -> ConnectSubmiss
     ).one()
     if inserted_id is None:
         _fill_blanks(member, data)
+    else:
+        webhook_events.member_created(member, "card")
     group_ids = [g for g in data.group_ids if g in set(card.group_ids)]
     group_ids = [gid for gid, _ in group_choices(church.id, group_ids)] if group_ids else []
     if group_ids:

@@ -32,6 +32,7 @@ from app.delivery.transitions import (
     transitions_from_rows,
 )
 from app.extensions import db
+from app.outbound_webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def record_provider_opt_outs(member_ids: list[int], from_number: str | None) -> 
             "detail": "The provider refused to send (error 40300: the person had texted STOP).",
         },
     )
+    webhook_events.members_blocked([r[0] for r in rows], from_number)
     per_church = Counter(r[1] for r in rows)
     days = church_days(per_church)
     for church_id, n in per_church.items():
@@ -177,4 +179,7 @@ def finish_broadcasts(broadcast_ids: Iterable[int]) -> list[int]:
         {"ids": ids},
     ).all()
     bump(*{("broadcasts", church_id) for _, church_id in rows})
-    return [broadcast_id for broadcast_id, _ in rows]
+    finished = [broadcast_id for broadcast_id, _ in rows]
+    if finished:
+        webhook_events.broadcasts_completed(finished)
+    return finished

@@ -20,6 +20,7 @@ from app.inbox.services import PREVIEW_LEN, queue_outbound
 from app.jobs import enqueue_after_commit
 from app.keywords import services as keywords
 from app.models import Church, Conversation, ConversationMessage, Member, PhoneNumber, PushSubscription
+from app.outbound_webhooks import events as webhook_events
 from app.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def handle_received(payload: dict[str, Any], event: Any = None) -> ConversationM
     if broadcast_id and conversation.assignee_id is None:
         conversation.assignee_id = broadcast_group_leader(church.id, broadcast_id, member.id)
     stats.bump(church.id, stats.church_day(church.timezone, at), inbound=1)
+    webhook_events.message_received(message, member, number.e164)
     result = keywords.apply_keyword(church, member, conversation, number, body, at)
     if result.reply:
         queue_outbound(conversation, member, result.reply, from_e164=number.e164, author_id=None)
@@ -115,11 +117,15 @@ def find_or_create_member(church: Church, phone_e164: str, branch_id: int | None
         insert(Member)
         .values(church_id=church.id, phone_e164=phone_e164, is_unknown=True, branch_id=branch_id)
         .on_conflict_do_nothing(index_elements=["church_id", "phone_e164"])
+        .returning(Member.id)
     )
-    db.session.execute(stmt)
-    return db.session.scalars(
+    inserted = db.session.scalar(stmt)
+    member = db.session.scalars(
         select(Member).where(Member.church_id == church.id, Member.phone_e164 == phone_e164)
     ).one()
+    if inserted is not None:
+        webhook_events.member_created(member, "inbound")
+    return member
 
 
 def find_or_open_conversation(church_id: int, member_id: int, number: PhoneNumber) -> Conversation:

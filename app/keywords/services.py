@@ -17,6 +17,7 @@ from app import cache, merge, stats
 from app.extensions import db
 from app.keywords import card_consent
 from app.models import Church, ConsentEvent, Conversation, Group, GroupMember, Keyword, Member, PhoneNumber
+from app.outbound_webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ def set_opt_out(
     member.opted_out_at = member.opted_out_at or at
     _ledger(member, "opt_out", word, church_number)
     stats.bump(church.id, stats.church_day(church.timezone, at), opt_outs=1)
+    webhook_events.member_opted_out(member, "keyword", word, church_number, at)
     return True
 
 

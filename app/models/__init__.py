@@ -12,6 +12,7 @@ from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsageP
 from app.models.people import ConsentEvent, Group, GroupLeader, GroupMember, Keyword, Member
 from app.models.tenancy import Branch, Church, PhoneNumber, User, UserSession
 from app.models.two_factor import Passkey, RecoveryCode, TotpSecret
+from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountToken",
@@ -49,5 +50,7 @@ __all__ = [
     "UsagePeriod",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
 ]

@@ -21,6 +21,7 @@ from app.cache.registry import members_changed
 from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Branch, ConsentEvent, Group, GroupMember, Member, User
+from app.outbound_webhooks import events as webhook_events
 from app.people.counts import MemberCount, count_members
 from app.people.keyset import PAGE_SIZE
 from app.people.page_shapes import member_page
@@ -180,6 +181,7 @@ def create_member(actor: User, data: MemberInput, *, source: str = "form", how: 
         )
     )
     audit(actor, "member.created", member.id)
+    webhook_events.member_created(member, source)
     return member
 
 

@@ -53,6 +53,7 @@ LEAVES = {
     "partitions",
     "retention",
     "replicas",
+    "outbound_webhooks",
 }
 
 

@@ -29,6 +29,7 @@ from app.api.v1 import (
     groups_routes,
     members_routes,
     schemas,
+    webhooks_routes,
 )
 from app.extensions import csrf
 from app.security.inputs import IdConverter
@@ -70,7 +71,13 @@ def init_api(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API key, `kn_live_…`."}
     )
     api.register_converter(IdConverter, lambda _converter: {"type": "integer", "minimum": 1})
-    for blp in (members_routes.blp, groups_routes.blp, broadcasts_routes.blp, conversations_routes.blp):
+    for blp in (
+        members_routes.blp,
+        groups_routes.blp,
+        broadcasts_routes.blp,
+        conversations_routes.blp,
+        webhooks_routes.blp,
+    ):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=PREFIX)
     app.register_blueprint(docs_routes.bp)

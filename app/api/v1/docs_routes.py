@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 INTRO = (
-    "Koinonia's REST API: members, groups, broadcasts and conversations of one church, for that church's "
-    "own software. "
+    "Koinonia's REST API: members, groups, broadcasts, conversations and webhook endpoints of one church, "
+    "for that church's own software. "
     "Send an API key made at /settings/api-keys as `Authorization: Bearer kn_live_…`. "
     'Lists answer `{"data": [...], "next_cursor": …}`: pass `?cursor=<next_cursor>` for the next page '
     "until it is null. Every POST accepts an `Idempotency-Key` header: the same key with the same body "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.models.webhooks import DELIVERY_STATUSES, ENDPOINT_STATES, EVENT_TYPES, URL_MAX
 from app.people.phones import PHONE_MAX
 from app.people.services import MAX_BULK
 
@@ -139,3 +140,72 @@ class BulkChangeSchema(Schema):
 
 
 BulkResult = one("BulkResult", BulkChangeSchema)
+
+
+# --- webhook endpoints --------------------------------------------------------------------------
+
+
+class WebhookEndpointSchema(Schema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    description = fields.String(required=True, allow_none=True)
+    events = fields.List(fields.String(metadata={"enum": list(EVENT_TYPES)}), required=True)
+    state = fields.String(
+        required=True,
+        metadata={"enum": list(ENDPOINT_STATES), "description": "`failing`: a delivery gave up after 24 hours."},
+    )
+    failing_since = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class WebhookEndpointCreatedSchema(WebhookEndpointSchema):
+    secret = fields.String(
+        required=True, metadata={"description": "`whsec_…`: the signing secret, shown in this answer only."}
+    )
+
+
+WebhookEndpointOne = one("WebhookEndpointOne", WebhookEndpointSchema)
+WebhookEndpointCreated = one("NewWebhookEndpoint", WebhookEndpointCreatedSchema)
+WebhookEndpointPage = page("WebhookEndpointPage", WebhookEndpointSchema)
+
+
+class WebhookEndpointInputSchema(Schema):
+    url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=URL_MAX),
+        metadata={"description": "https, resolving to public addresses only."},
+    )
+    events = fields.List(
+        fields.String(validate=validate.OneOf(EVENT_TYPES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(EVENT_TYPES)),
+        metadata={"description": "The events to receive: " + ", ".join(EVENT_TYPES)},
+    )
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class WebhookEndpointPatchSchema(Schema):
+    url = fields.String(validate=validate.Length(min=1, max=URL_MAX))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(EVENT_TYPES)), validate=validate.Length(min=1, max=len(EVENT_TYPES))
+    )
+    description = fields.String(allow_none=True, validate=validate.Length(max=200))
+    disabled = fields.Boolean(metadata={"description": "true turns the endpoint off, false on again."})
+
+
+class WebhookDeliverySchema(Schema):
+    id = fields.Integer(required=True)
+    event_id = fields.String(required=True, metadata={"description": "The `webhook-id` header: kept across retries."})
+    type = fields.String(required=True, attribute="event_type")
+    status = fields.String(required=True, metadata={"enum": list(DELIVERY_STATUSES)})
+    attempts = fields.Integer(required=True)
+    response_status = fields.Integer(required=True, allow_none=True)
+    duration_ms = fields.Integer(required=True, allow_none=True)
+    response_excerpt = fields.String(required=True, allow_none=True, metadata={"description": "At most 1 KB."})
+    error = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    next_attempt_at = fields.DateTime(required=True, allow_none=True)
+
+
+WebhookDeliveryOne = one("WebhookDeliveryOne", WebhookDeliverySchema)
+WebhookDeliveryPage = page("WebhookDeliveryPage", WebhookDeliverySchema)

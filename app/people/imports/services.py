@@ -24,6 +24,7 @@ from app import cache
 from app.cache import Dep
 from app.extensions import db, rds
 from app.models import Branch, Church, MemberImport
+from app.outbound_webhooks import events as webhook_events
 from app.people.imports import sql
 from app.people.imports.parsing import FIELD_LABELS, PREVIEW_ROWS, Normalised, normalise, records, sniff
 from app.security import csvfiles
@@ -252,6 +253,7 @@ def apply_rows(session: Session, imp: MemberImport, watch: Stopwatch | None = No
     watch.lap("groups")
     detail = f"import #{imp.id} {imp.filename}"
     session.execute(text(sql.CONSENT_ROWS), {**params, "detail": detail, "user_id": imp.user_id})
+    webhook_events.members_imported(imp.church_id)  # one statement, from import_applied
     _bump_applied(session, imp.church_id, updated)
     session.execute(text("DROP TABLE IF EXISTS pg_temp.import_rows, pg_temp.import_applied"))
     watch.lap("consent")
