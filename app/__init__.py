@@ -37,6 +37,7 @@ BLUEPRINTS = (
     "app.settings",
     "app.keywords",
     "app.connect",
+    "app.integrations",
     "app.ops",
     "app.notifications",
     "app.webapp",

@@ -98,6 +98,10 @@ if [ -z "${SMTP_URL:-}" ]; then
 fi
 RUN_SIMULATOR=0
 { [ "$SMS_PROVIDER" = simulator ] || [ "$MAIL_SINK" = 1 ]; } && RUN_SIMULATOR=1
+# Planning Center: the simulator's fake (under /pco) unless the caller names a server.
+if [ "$RUN_SIMULATOR" = 1 ]; then
+    export PCO_API_BASE=${PCO_API_BASE:-http://127.0.0.1:$SIMULATOR_PORT/pco}
+fi
 export PYTHONUNBUFFERED=1 # logs appear as they happen, interleaved in order
 
 if [ "$MODE" = run ]; then
