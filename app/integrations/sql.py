@@ -23,15 +23,17 @@ SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
 """
 # Two people of this page with one phone: the first keeps it. A member already linked to another
 # Planning Center person keeps that person: the newcomer is skipped, never merged into them.
-MARK_DUPLICATES = """
+MARK_PAGE_DUPLICATES = """
 UPDATE pco_page p SET reason = 'duplicate phone'
-WHERE p.reason IS NULL AND (
-    EXISTS (SELECT 1 FROM pco_page q WHERE q.reason IS NULL AND q.phone = p.phone AND q.ord < p.ord)
-    OR EXISTS (
-        SELECT 1 FROM members m JOIN pco_people l ON l.church_id = m.church_id AND l.member_id = m.id
-        WHERE m.church_id = :church_id AND m.phone_e164 = p.phone AND l.pco_person_id <> p.pco_id
-    )
-)
+FROM (
+    SELECT ord, row_number() OVER (PARTITION BY phone ORDER BY ord) AS n FROM pco_page WHERE reason IS NULL
+) d
+WHERE d.ord = p.ord AND d.n > 1
+"""
+MARK_LINKED_DUPLICATES = """
+UPDATE pco_page p SET reason = 'duplicate phone'
+FROM members m JOIN pco_people l ON l.church_id = m.church_id AND l.member_id = m.id
+WHERE p.reason IS NULL AND m.church_id = :church_id AND m.phone_e164 = p.phone AND l.pco_person_id <> p.pco_id
 """
 # Blank fields never erase what the church has; an unchanged member is not written at all, so a
 # second run changes nothing. Consent columns are set only on new members, as an import sets them

@@ -100,11 +100,11 @@ def _fail(sync: PcoSync, message: str) -> PcoSync:
 def _people(sync: PcoSync, connection: PcoConnection, church: Church, client: PcoClient, throttles: list[int]) -> None:
     url: str | None = sync.next_url or client.people_url(_iso(sync.since))
     detail = f"Planning Center sync #{sync.id}"
+    # Read once: each page's commit expires the rows, and reloading them per page costs round trips.
+    country, attested, user_id = church.country, connection.consent_attested, connection.connected_by
     while url:
         page = client.page(url)
-        apply_people(
-            db.session, sync, page, church.country, connection.consent_attested, connection.connected_by, detail
-        )
+        apply_people(db.session, sync, page, country, attested, user_id, detail)
         if sync.total_people is None and page.total is not None:
             sync.total_people = page.total
         url = _page_done(sync, page, throttles)
@@ -178,7 +178,10 @@ def apply_people(
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text(sql.STAGE_PAGE))
     session.execute(text(sql.FILL_PAGE), {"rows": json.dumps(rows)})
-    session.execute(text(sql.MARK_DUPLICATES), params)
+    # A temporary table has no statistics until analysed; the joins below need them.
+    session.execute(text("ANALYZE pco_page"))
+    session.execute(text(sql.MARK_PAGE_DUPLICATES))
+    session.execute(text(sql.MARK_LINKED_DUPLICATES), params)
     session.execute(text(sql.UPSERT_MEMBERS), {**params, "attested": attested})
     session.execute(text(sql.LINK_PEOPLE), params)
     if attested:
