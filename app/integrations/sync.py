@@ -80,6 +80,8 @@ def run(run_id: int, client_factory: ClientFactory = PcoClient) -> PcoSync | Non
         db.session.rollback()
         sync = db.session.get(PcoSync, run_id, populate_existing=True)
         return _fail(sync, exc.message)
+    if sync.status != "running":  # stopped by a disconnect while it ran
+        return sync
     sync.status, sync.phase, sync.finished_at = "done", "finished", datetime.now(UTC)
     sync.next_url = None
     if sync.high_water and (connection.cursor is None or sync.high_water > connection.cursor):
@@ -118,7 +120,7 @@ def _lists(sync: PcoSync, client: PcoClient, throttles: list[int]) -> None:
         .where(PcoList.church_id == sync.church_id, PcoList.group_id.is_not(None))
         .order_by(PcoList.pco_list_id)
     ).all()
-    while sync.list_position < len(mapped):
+    while sync.list_position < len(mapped) and sync.status == "running":
         list_id, group_id = mapped[sync.list_position]
         url: str | None = sync.next_url or client.list_results_url(list_id)
         while url:
@@ -137,7 +139,8 @@ def _page_done(sync: PcoSync, page: Page, throttles: list[int]) -> str | None:
     throttles[0] = 0
     sync.heartbeat_at = datetime.now(UTC)
     db.session.commit()
-    return page.next_url
+    # Read back after the commit: a disconnect marks the run failed, and the run stops here.
+    return page.next_url if sync.status == "running" else None
 
 
 def person_row(order: int, person: dict[str, Any], included: dict, country: str) -> dict[str, Any]:

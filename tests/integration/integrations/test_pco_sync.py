@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.integrations import services, sync, tasks
@@ -215,3 +215,43 @@ def test_the_hourly_sweep_queues_connected_churches_once(db, church, pco):
     assert active.trigger == "schedule"
     sync.run(active.id)
     assert tasks.sweep()["queued"] == 0  # synced within the hour
+
+
+class _DisconnectedMidway(PcoClient):
+    """A client during whose second page the church disconnects (as the settings page does)."""
+
+    def page(self, url):
+        if "offset=100" in url:
+            db.session.execute(
+                update(PcoSync).where(PcoSync.status == "running").values(status="failed", error="disconnected")
+            )
+        return super().page(url)
+
+
+def test_a_disconnect_stops_a_running_sync(db, church, pco):
+    pco.seed(250)
+    connect(church)
+    run, _ = services.start_sync(church.id, "manual")
+    db.session.commit()
+
+    stopped = sync.run(run.id, client_factory=_DisconnectedMidway)
+
+    assert (stopped.status, stopped.error) == ("failed", "disconnected")
+    assert stopped.people_seen == 200  # the page in hand was kept; no third page was read
+    assert db.session.get(PcoConnection, church.id).cursor is None  # only a finished run moves the cursor
+
+
+def test_sync_now_runs_on_a_worker(db, church, pco):
+    from rq import SimpleWorker
+
+    from app.extensions import rds
+
+    pco.seed(8)
+    connect(church)
+    run, _ = services.start_sync(church.id, "manual")
+    db.session.commit()  # enqueued only now
+
+    SimpleWorker([rds.queue(services.QUEUE)], connection=rds.client).work(burst=True)
+
+    done = db.session.get(PcoSync, run.id, populate_existing=True)
+    assert done.status == "done" and done.created == 8
