@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -94,7 +94,7 @@ class PcoClient:
 
     def list_results_url(self, list_id: str) -> str:
         """The first page of a list's results (one per person in the list)."""
-        return self.url(f"/people/v2/lists/{list_id}/list_results", per_page=PER_PAGE)
+        return self.url(f"/people/v2/lists/{quote(list_id, safe='')}/list_results", per_page=PER_PAGE)
 
     def organization(self) -> str | None:
         """The organisation's name (GET /people/v2)."""
