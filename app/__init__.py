@@ -38,6 +38,7 @@ BLUEPRINTS = (
     "app.settings",
     "app.keywords",
     "app.connect",
+    "app.integrations",
     "app.ops",
     "app.notifications",
     "app.webapp",

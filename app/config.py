@@ -175,6 +175,7 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "").strip().rstrip("/") or None,
         "STRIPE_PRICE_IDS": _price_ids(env),
+        "PCO_API_BASE": _http_url(env, "PCO_API_BASE", "https://api.planningcenteronline.com"),
         "LOG_LEVEL": log_level,
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", ("json", "console"), "json"),
         "SLOW_QUERY_MS": _positive_int(env, "SLOW_QUERY_MS", 250),

@@ -48,6 +48,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.retention.prune", every=3600, queue="low", timeout=600),
     # Outbound webhooks due with no job to send them (a lost job, a Redis that lost its data).
     Periodic("app.outbound_webhooks.delivery.sweep", every=10, queue="default", timeout=120),
+    # Planning Center: each connected church's hourly sync, and runs whose worker died resumed.
+    Periodic("app.integrations.tasks.sweep", every=300, queue="low"),
     # One-time account links, a week after they expired.
     Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]

@@ -98,6 +98,10 @@ if [ -z "${SMTP_URL:-}" ]; then
 fi
 RUN_SIMULATOR=0
 { [ "$SMS_PROVIDER" = simulator ] || [ "$MAIL_SINK" = 1 ]; } && RUN_SIMULATOR=1
+# Planning Center: the simulator's fake (under /pco) unless the caller names a server.
+if [ "$RUN_SIMULATOR" = 1 ]; then
+    export PCO_API_BASE=${PCO_API_BASE:-http://127.0.0.1:$SIMULATOR_PORT/pco}
+fi
 export PYTHONUNBUFFERED=1 # logs appear as they happen, interleaved in order
 
 if [ "$MODE" = run ]; then
@@ -181,6 +185,7 @@ cat >&2 <<EOF
   Koinonia is running at $APP_BASE_URL
   SMS provider: $SMS_PROVIDER$([ "$SMS_PROVIDER" = simulator ] && echo " (simulator on 127.0.0.1:$SIMULATOR_PORT)")$([ "$SMS_PROVIDER" = simulator ] && printf '\n  Text in as a member, see what was sent, switch on faults: http://127.0.0.1:%s/' "$SIMULATOR_PORT")
   Mail: $([ "$MAIL_SINK" = 1 ] && echo "caught by the SMTP sink, read it at http://127.0.0.1:$SIMULATOR_PORT/mail" || echo "sent through $(echo "$SMTP_URL" | sed -E 's#//[^@/]*@#//#')")
+  Planning Center: $([ "${PCO_API_BASE:-}" = "http://127.0.0.1:$SIMULATOR_PORT/pco" ] && echo "the simulator's fake at $PCO_API_BASE (any application ID and secret connect)" || echo "${PCO_API_BASE:-https://api.planningcenteronline.com}")
 
   Demo logins (password koinonia-demo):
     admin@example.org        Grace Community Church, owner

@@ -33,6 +33,7 @@ themselves, in the same transaction. These are all of them:
     app/people/services.py             group memberships, bulk delete
     app/people/groups.py               group leaders
     app/people/imports/services.py     an import's members, groups and renamed members' threads
+    app/integrations/sync.py           a Planning Center sync's members, memberships, renamed threads
     app/broadcasts/services.py         broadcasts created, started, cancelled, paused, resumed
     app/broadcasts/tasks.py            a broadcast paused by its worker
     app/broadcasts/control.py          a scheduled broadcast edited (its recipients written again)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.delivery import simnumbers, simpage
+from app.delivery import simnumbers, simpage, simpco
 from app.delivery import simstate as st
 from app.delivery.simcontrol import control
 from app.delivery.simhttp import ClientPool, Request, Response, serve_connection
@@ -103,11 +103,18 @@ class Simulator(WebhookMixin):
         self.mail_sink: MailSink | None = None
         # Texts sent in from the page at / (newest first), shown there.
         self.sent_in: deque[dict[str, Any]] = deque(maxlen=20)
+        # The fake Planning Center People API under /pco (app.delivery.simpco).
+        self.pco = simpco.PlanningCenterFake()
 
     @property
     def url(self) -> str:
         """Root URL of the server (the control API lives under /_sim)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def pco_api_base(self) -> str:
+        """The value for PCO_API_BASE."""
+        return f"{self.url}{simpco.PREFIX}"
 
     @property
     def api_base(self) -> str:
@@ -252,6 +259,8 @@ class Simulator(WebhookMixin):
             return self._numbers(req)
         if req.path == "/v2/available_phone_numbers" or req.path.startswith("/v2/number_orders"):
             return self._buy_numbers(req)
+        if simpco.handles(req.path):
+            return simpco.handle(self, req)
         if req.path.startswith("/_sim/"):
             return await control(self, req)
         if simpage.handles(req.path):

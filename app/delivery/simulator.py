@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--reply-text", default="Amen! See you Sunday.")
     p.add_argument("--smtp-port", type=int, default=0, help="also run an SMTP sink on this port (listed at /mail)")
+    p.add_argument(
+        "--pco-people", type=int, default=120, help="people the fake Planning Center (under /pco) starts with"
+    )
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
     return p
 
@@ -108,6 +111,7 @@ async def _serve(sim: Simulator) -> None:
     print(f"  TELNYX_PUBLIC_KEY={sim.public_key_b64}", flush=True)
     target = sim.webhook_url if sim.webhooks else "(disabled)"
     print(f"  webhooks -> {target or '(none: per-message webhook_url only)'}", flush=True)
+    print(f"  Planning Center: PCO_API_BASE={sim.pco_api_base} ({len(sim.pco.people)} people)", flush=True)
     if sim.mail_sink is not None:
         print(f"  SMTP sink: SMTP_URL={sim.mail_sink.url}, mail listed at {sim.url}/mail", flush=True)
     try:
@@ -144,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         reply_rate=args.reply_rate,
         reply_text=args.reply_text,
     )
+    sim.pco.seed(args.pco_people)
     if args.smtp_port:
         sim.mail_sink = MailSink(args.host, args.smtp_port)
     asyncio.run(_serve(sim))

@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.connect import ConnectCard, ConnectSubmission
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
+from app.models.integrations import PcoConnection, PcoList, PcoPerson, PcoSync
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
 from app.models.notifications import NotificationSetting, PushSubscription, UnreadMailSent
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
@@ -36,6 +37,10 @@ __all__ = [
     "GroupMember",
     "Keyword",
     "Member",
+    "PcoConnection",
+    "PcoList",
+    "PcoPerson",
+    "PcoSync",
     "MemberImport",
     "NotificationSetting",
     "Passkey",

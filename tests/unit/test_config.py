@@ -41,6 +41,7 @@ def test_valid_environment_normalises_the_database_driver():
     settings = settings_from_env(BASE)
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@localhost:5432/db"
     assert settings["TELNYX_API_BASE"] == "https://api.telnyx.com/v2"
+    assert settings["PCO_API_BASE"] == "https://api.planningcenteronline.com"
     assert settings["TRUSTED_PROXY_HOPS"] == 0  # X-Forwarded-For is not read unless proxies are declared
 
 
@@ -54,6 +55,7 @@ def test_valid_environment_normalises_the_database_driver():
         ({"SMS_PROVIDER": "telnyx"}, "TELNYX_API_KEY is required"),
         ({"TELNYX_PUBLIC_KEY": "not-base64!"}, "TELNYX_PUBLIC_KEY must be the base64"),
         ({"STRIPE_PRICE_IDS": "starter"}, "STRIPE_PRICE_IDS must be plan=price pairs"),
+        ({"PCO_API_BASE": "api.planningcenteronline.com"}, "PCO_API_BASE must be an http"),
         ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS must be the number of proxies"),
         ({"TRUSTED_PROXY_HOPS": "yes"}, "TRUSTED_PROXY_HOPS must be the number of proxies"),
         ({"SMTP_URL": "http://mail.example.org:25"}, "SMTP_URL must be smtp://"),

@@ -31,6 +31,7 @@ DOMAINS = {
     "api",
     "keywords",
     "connect",
+    "integrations",
     "notifications",
     "webapp",
     "failures",

@@ -16,6 +16,7 @@ import pytest
 from app import merge
 from app.broadcasts import composer
 from app.delivery import simmail, simnumbers, simstate
+from app.integrations import forms as integration_forms
 from app.keywords import card_consent
 from app.people import phones, queries
 from app.people.imports import parsing
@@ -48,6 +49,8 @@ PATTERNS = {
     "simmail.URL_RE": simmail.URL_RE,
     "csvfiles.E164": csvfiles.E164,
     "card_consent._YES": card_consent._YES,
+    # A string WTForms' Regexp compiles (the Planning Center token fields).
+    "integration_forms.TOKEN_PART": re.compile(integration_forms.TOKEN_PART),
 }
 
 # Functions that build or apply a pattern inline over user text.
