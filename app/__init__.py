@@ -37,6 +37,7 @@ BLUEPRINTS = (
     "app.settings",
     "app.keywords",
     "app.connect",
+    "app.automations",
     "app.ops",
     "app.notifications",
     "app.webapp",

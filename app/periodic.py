@@ -42,6 +42,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.people.imports.tasks.sweep_imports", every=600, queue="low"),
     # Member imports whose queued job Redis lost (flushed, restarted empty): queued again.
     Periodic("app.people.imports.tasks.requeue_lost_imports", every=60, queue="low"),
+    # Automations: enroll people whose trigger fired, run the steps that are due (each once).
+    Periodic("app.automations.tasks.run_due_job", every=15, queue="default"),
     # One-time account links, a week after they expired.
     Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]

@@ -40,6 +40,7 @@ themselves, in the same transaction. These are all of them:
     app/dead_letters.py                recipients retried from /ops
     app/usage.py                       usage periods: ("billing")
     app/auth/sessions.py               sessions ended or forgotten in bulk: ("user")
+    app/automations/engine.py          an automation step's group membership: ("groups"), ("members")
 """
 
 from __future__ import annotations

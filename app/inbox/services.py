@@ -61,9 +61,18 @@ def opt_out_reason(member: Member) -> str | None:
 
 
 def queue_outbound(
-    conversation: Conversation, member: Member, body: str, *, from_e164: str | None, author_id: int | None
+    conversation: Conversation,
+    member: Member,
+    body: str,
+    *,
+    from_e164: str | None,
+    author_id: int | None,
+    automated: bool = False,
 ) -> ConversationMessage:
-    """Insert an outbound message as 'sending' and send it from the high queue after commit."""
+    """Insert an outbound message as 'sending' and send it from the high queue after commit.
+
+    `automated`: sent by an automation, so, like a staff reply, refused at send time to someone opted out.
+    """
     now = datetime.now(UTC)
     message = ConversationMessage(
         church_id=conversation.church_id,
@@ -73,6 +82,7 @@ def queue_outbound(
         media=[],
         status="sending",
         author_id=author_id,
+        automated=automated,
         created_at=now,
     )
     db.session.add(message)

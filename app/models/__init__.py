@@ -2,6 +2,7 @@
 
 from app.models.accounts import AccountToken
 from app.models.api_keys import ApiKey
+from app.models.automations import Workflow, WorkflowEnrollment, WorkflowStep, WorkflowStepRun
 from app.models.base import Base
 from app.models.connect import ConnectCard, ConnectSubmission
 from app.models.imports import MemberImport
@@ -49,5 +50,9 @@ __all__ = [
     "UsagePeriod",
     "User",
     "UserSession",
+    "Workflow",
+    "WorkflowEnrollment",
+    "WorkflowStep",
+    "WorkflowStepRun",
     "WebhookEvent",
 ]

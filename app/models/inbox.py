@@ -69,6 +69,8 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
     # Committed just before the provider call (outbound only): a reply still "sending" with it set
     # may have gone out, one without it never did.
     send_started_at: Mapped[datetime | None]
+    # Sent by an automation: like a staff reply, never to someone opted out (checked at send time).
+    automated: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class ConversationNote(IdMixin, TimestampMixin, TenantMixin, Base):

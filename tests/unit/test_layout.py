@@ -31,6 +31,7 @@ DOMAINS = {
     "api",
     "keywords",
     "connect",
+    "automations",
     "notifications",
     "webapp",
     "failures",
