@@ -33,6 +33,7 @@ from app.models import (
     Schedule,
     Template,
     User,
+    Workflow,
 )
 
 M = TypeVar("M")
@@ -58,6 +59,7 @@ ID_PARAMS: dict[str, type] = {
     "passkey_id": Passkey,
     "invitation_id": AccountToken,  # a staff invitation (app.accounts.invitations)
     "api_key_id": ApiKey,
+    "workflow_id": Workflow,
 }
 
 

@@ -78,6 +78,7 @@ def _values(param: str, church) -> dict:
             "prefix": "kn_live_iso0",
             "key_hash": f"iso-{church.id}",
         },
+        "workflow_id": lambda: {"name": "Iso series", "trigger": "first_text"},
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")
