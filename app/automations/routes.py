@@ -5,16 +5,20 @@ Owners and admins use them; every change is audited (app.automations.services).
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from datetime import UTC, datetime, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import ADMINS, role_required
 from app.automations import bp, services
-from app.automations.engine import steps_of
+from app.automations.engine import run_due, steps_of
 from app.automations.forms import choices, parse, reordered
+from app.automations.tasks import advance, advance_allowed
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Workflow
+from app.security.inputs import parse_id
 from app.tenancy import get_or_404
 
 
@@ -98,6 +102,24 @@ def resume(workflow_id: int):
     return _set_paused(workflow_id, False)
 
 
+ADVANCE_HOURS = (1, 24, 48)
+
+
+@bp.post("/automations/<int:workflow_id>/advance")
+@role_required(*ADMINS)
+def advance_time(workflow_id: int):
+    """Development only: act as if hours had passed for this workflow's people, and run what is due."""
+    workflow = get_or_404(Workflow, workflow_id)
+    hours = parse_id(request.form.get("hours"))
+    if not advance_allowed() or hours not in ADVANCE_HOURS:
+        abort(404)
+    moved = advance(timedelta(hours=hours), workflow.church_id, workflow.id)
+    db.session.commit()
+    run_due(datetime.now(UTC))
+    flash(f"Moved {moved} people {hours} hours ahead; their due steps ran.", "success")
+    return redirect(url_for("automations.detail", workflow_id=workflow.id), 303)
+
+
 def _set_paused(workflow_id: int, paused: bool):
     workflow = get_or_404(Workflow, workflow_id)
     services.set_paused(current_user, workflow, paused)
@@ -114,4 +136,6 @@ def labels() -> dict:
         "step_labels": services.STEP_LABELS,
         "exit_labels": services.EXIT_LABELS,
         "max_steps": services.MAX_STEPS,
+        "advance_hours": ADVANCE_HOURS if advance_allowed() else (),
+        "wait_label": services.wait_label,
     }

@@ -51,6 +51,16 @@ EXIT_LABELS = {"opted_out": "Opted out", "replied": "Replied", "left_group": "Le
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
 
 
+def wait_label(minutes: int | None) -> str:
+    """A wait as people say it: "2 days", "3 hours", "90 minutes"."""
+    minutes = minutes or 0
+    for name, size in (("day", UNITS["days"]), ("hour", UNITS["hours"])):
+        if minutes and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {name}{'s' if count != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 @dataclass
 class StepInput:
     kind: str

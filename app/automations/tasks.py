@@ -1,8 +1,9 @@
 """The scheduler's job and the command line: run due steps; in development, move time forward.
 
-`run_due_job` is a periodic entry (app.periodic). `flask automations advance --hours 24` moves
-every active enrollment's due time that much earlier and runs what became due, which is how
-someone watching `make dev` sees step two of a series without waiting two days. It shifts due
+`run_due_job` is a periodic entry (app.periodic). `flask automations advance --hours 24` (or,
+in development, the "Move time forward" buttons on a workflow's page) moves every active
+enrollment's due time that much earlier and runs what became due, which is how someone
+watching `make dev` sees step two of a series without waiting two days. It shifts due
 times, not the clock, and refuses outside development and test.
 """
 
@@ -32,14 +33,20 @@ def run_due_job() -> int:
     return handled
 
 
-def advance(by: timedelta, church_id: int | None = None) -> int:
+def advance_allowed() -> bool:
+    """Whether time may be moved here: development and test only."""
+    return current_app.config["KOINONIA_ENV"] in ADVANCE_ENVIRONMENTS
+
+
+def advance(by: timedelta, church_id: int | None = None, workflow_id: int | None = None) -> int:
     """Move active enrollments' due times `by` earlier (development only); returns how many moved."""
     result = db.session.execute(
         text(
             "UPDATE workflow_enrollments SET due_at = due_at - make_interval(secs => :secs) "
-            "WHERE status = 'active' AND (CAST(:church_id AS bigint) IS NULL OR church_id = :church_id)"
+            "WHERE status = 'active' AND (CAST(:church_id AS bigint) IS NULL OR church_id = :church_id) "
+            "AND (CAST(:workflow_id AS bigint) IS NULL OR workflow_id = :workflow_id)"
         ),
-        {"secs": by.total_seconds(), "church_id": church_id},
+        {"secs": by.total_seconds(), "church_id": church_id, "workflow_id": workflow_id},
     )
     return result.rowcount or 0
 
@@ -56,7 +63,7 @@ def run_command() -> None:
 @click.option("--church", "church_id", type=int, default=None, help="Only this church's enrollments (its id).")
 def advance_command(hours: int, days: int, church_id: int | None) -> None:
     """Development: act as if this much time had passed for enrolled people, then run what is due."""
-    if current_app.config["KOINONIA_ENV"] not in ADVANCE_ENVIRONMENTS:
+    if not advance_allowed():
         raise click.ClickException("advance only runs with KOINONIA_ENV=development or test.")
     by = timedelta(days=days, hours=hours)
     if not by:

@@ -133,9 +133,20 @@ def upgrade():
     op.add_column(
         "conversation_messages", sa.Column("automated", sa.Boolean(), server_default="false", nullable=False)
     )
+    # What the "first text" trigger scans every pass: built without blocking the inbox's writes.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_conversation_messages_inbound",
+            "conversation_messages",
+            ["church_id", "created_at"],
+            postgresql_where=sa.text("direction = 'in'"),
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
 
 
 def downgrade():
+    op.drop_index("ix_conversation_messages_inbound", table_name="conversation_messages")
     op.drop_column("conversation_messages", "automated")
     op.drop_table("workflow_step_runs")
     op.drop_table("workflow_enrollments")

@@ -67,3 +67,23 @@ def test_a_notify_step_mails_the_staff_member(db, grace, owner, groups, simulato
     [mail] = mailbox.messages(owner.email)
     assert "Lydia Thyatira" in mail["subject"] and "Follow-up" in mail["subject"]
     assert "Call Lydia this week" in mail["text"] and f"/members/{member.id}" in mail["text"]
+
+
+def test_the_workflow_page_moves_time_forward_in_development_only(
+    app, client, db, grace, owner, groups, simulator, clock, login_as
+):
+    workflow, member = _enrolled(db, grace, owner, groups, clock)
+    login_as("owner")
+    page = client.get(f"/automations/{workflow.id}").get_data(as_text=True)
+    assert "Move time forward" in page
+    response = client.post(f"/automations/{workflow.id}/advance", data={"hours": "48"})
+    assert response.status_code == 303
+    run_high_queue()
+    assert texts_to(simulator, PHONE) == ["One", "Two"]
+    assert client.post(f"/automations/{workflow.id}/advance", data={"hours": "5"}).status_code == 404
+    app.config["KOINONIA_ENV"] = "production"
+    try:
+        assert "Move time forward" not in client.get(f"/automations/{workflow.id}").get_data(as_text=True)
+        assert client.post(f"/automations/{workflow.id}/advance", data={"hours": "24"}).status_code == 404
+    finally:
+        app.config["KOINONIA_ENV"] = "test"
