@@ -39,6 +39,7 @@ BLUEPRINTS = (
     "app.keywords",
     "app.connect",
     "app.integrations",
+    "app.automations",
     "app.ops",
     "app.notifications",
     "app.webapp",

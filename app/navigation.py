@@ -23,6 +23,7 @@ NAV = (
     NavItem("Broadcasts", "broadcasts.index", "broadcasts", ("owner", "admin", "leader")),
     NavItem("Members", "people.members", "people.members", ("owner", "admin", "leader")),
     NavItem("Groups", "people.groups", "people.groups", ("owner", "admin", "leader")),
+    NavItem("Automations", "automations.index", "automations", ("owner", "admin")),
     NavItem("Billing", "billing.index", "billing", ("owner",)),
     NavItem(
         "Settings",

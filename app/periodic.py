@@ -50,6 +50,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.outbound_webhooks.delivery.sweep", every=10, queue="default", timeout=120),
     # Planning Center: each connected church's hourly sync, and runs whose worker died resumed.
     Periodic("app.integrations.tasks.sweep", every=300, queue="low"),
+    # Automations: enroll people whose trigger fired, run the steps that are due (each once).
+    Periodic("app.automations.tasks.run_due_job", every=15, queue="default"),
     # One-time account links, a week after they expired.
     Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]

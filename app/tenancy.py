@@ -35,6 +35,7 @@ from app.models import (
     User,
     WebhookDelivery,
     WebhookEndpoint,
+    Workflow,
 )
 
 M = TypeVar("M")
@@ -62,6 +63,7 @@ ID_PARAMS: dict[str, type] = {
     "api_key_id": ApiKey,
     "endpoint_id": WebhookEndpoint,  # an outbound webhook endpoint
     "delivery_id": WebhookDelivery,
+    "workflow_id": Workflow,
 }
 
 

@@ -90,6 +90,7 @@ def _values(param: str, church) -> dict:
             "payload": {"type": "member.created", "timestamp": "2026-01-01T00:00:00Z", "data": {}},
             "status": "failed",
         },
+        "workflow_id": lambda: {"name": "Iso series", "trigger": "first_text"},
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")

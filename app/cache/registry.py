@@ -42,6 +42,7 @@ themselves, in the same transaction. These are all of them:
     app/usage.py                       usage periods: ("billing")
     app/retention.py                   broadcasts whose recipients were deleted; pruned threads
     app/auth/sessions.py               sessions ended or forgotten in bulk: ("user")
+    app/automations/engine.py          an automation step's group membership: ("groups"), ("members")
 """
 
 from __future__ import annotations

@@ -68,8 +68,12 @@ def queue_outbound(
     from_e164: str | None,
     author_id: int | None,
     api_key_id: int | None = None,
+    automated: bool = False,
 ) -> ConversationMessage:
-    """Insert an outbound message as 'sending' and send it from the high queue after commit."""
+    """Insert an outbound message as 'sending' and send it from the high queue after commit.
+
+    `automated`: sent by an automation, so, like a staff reply, refused at send time to someone opted out.
+    """
     now = datetime.now(UTC)
     message = ConversationMessage(
         church_id=conversation.church_id,
@@ -80,6 +84,7 @@ def queue_outbound(
         status="sending",
         author_id=author_id,
         api_key_id=api_key_id,
+        automated=automated,
         created_at=now,
     )
     db.session.add(message)

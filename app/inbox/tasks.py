@@ -74,9 +74,10 @@ def send_message(message_id: int) -> str:
     conversation = db.session.get(Conversation, message.conversation_id)
     member = db.session.get(Member, conversation.member_id)
     church = db.session.get(Church, message.church_id)
-    # Staff replies to someone who opted out are refused here too; auto-replies answer the
-    # member's own text (the STOP confirmation itself), so they go.
-    if not message.is_automatic and member.opted_out_at is not None:
+    # Staff and API replies, and automations' texts, to someone who opted out are refused here too,
+    # their consent read afresh in SQL at this moment; auto-replies answer the member's own text
+    # (the STOP confirmation itself), so they go.
+    if (not message.is_automatic or message.automated) and _opted_out(member.id):
         return _finish(message, "failed", "opted_out")
     from_e164, to_e164 = sending_number(conversation), member.phone_e164
     if not from_e164 or not to_e164:
@@ -131,6 +132,15 @@ def send_message(message_id: int) -> str:
     record_usage(church_id, result.parts)
     db.session.commit()
     return message.status
+
+
+def _opted_out(member_id: int) -> bool:
+    """Whether the member is opted out now (SQL, not the session's copy of the row)."""
+    return bool(
+        db.session.execute(
+            text("SELECT opted_out_at IS NOT NULL FROM members WHERE id = :id"), {"id": member_id}
+        ).scalar()
+    )
 
 
 def _later(message: ConversationMessage, seconds: float, why: str, *, begun: bool = False) -> str:

@@ -2,6 +2,7 @@
 
 from app.models.accounts import AccountToken
 from app.models.api_keys import ApiKey
+from app.models.automations import Workflow, WorkflowEnrollment, WorkflowStep, WorkflowStepRun
 from app.models.base import Base
 from app.models.connect import ConnectCard, ConnectSubmission
 from app.models.imports import MemberImport
@@ -57,5 +58,9 @@ __all__ = [
     "UserSession",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "Workflow",
+    "WorkflowEnrollment",
+    "WorkflowStep",
+    "WorkflowStepRun",
     "WebhookEvent",
 ]

@@ -48,6 +48,13 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
         Index("ix_conversation_messages_conversation_id_created_at", "conversation_id", text("created_at DESC"), "id"),
         # The reply sweeper's rows (app.inbox.tasks.sweep_replies): the few still sending.
         Index("ix_conversation_messages_sending", "created_at", postgresql_where=text("status = 'sending'")),
+        # Automations' "first text" trigger: a church's recent inbound texts.
+        Index(
+            "ix_conversation_messages_inbound",
+            "church_id",
+            "created_at",
+            postgresql_where=text("direction = 'in'"),
+        ),
         # The failures page: a church's failed replies, newest first.
         Index(
             "ix_conversation_messages_failed",
@@ -74,6 +81,8 @@ class ConversationMessage(IdMixin, TimestampMixin, TenantMixin, Base):
     # Committed just before the provider call (outbound only): a reply still "sending" with it set
     # may have gone out, one without it never did.
     send_started_at: Mapped[datetime | None]
+    # Sent by an automation: like a staff reply, never to someone opted out (checked at send time).
+    automated: Mapped[bool] = mapped_column(default=False, server_default="false")
 
     @property
     def is_automatic(self) -> bool:

@@ -85,7 +85,7 @@ class PcoSync(IdMixin, TimestampMixin, Base):
             unique=True,
             postgresql_where=text("status IN ('queued', 'running')"),
         ),
-        Index("ix_pco_syncs_church_id_id", "church_id", "id"),
+        Index("ix_pco_syncs_church_id_id", "church_id", "id", unique=True),  # keys on church_id
     )
 
     church_id: Mapped[int] = mapped_column(ForeignKey("churches.id", ondelete="CASCADE"))

@@ -75,6 +75,10 @@ ACTIONS = {
     "settings.changed": "Changed settings",
     "billing.changed": "Billing changed",
     "audit.exported": "Exported the audit log",
+    "automation.created": "Created an automation",
+    "automation.updated": "Edited an automation",
+    "automation.paused": "Paused an automation",
+    "automation.resumed": "Resumed an automation",
 }
 
 

@@ -108,7 +108,8 @@ def upgrade():
         unique=True,
         postgresql_where=sa.text("status IN ('queued', 'running')"),
     )
-    op.create_index("ix_pco_syncs_church_id_id", "pco_syncs", ["church_id", "id"])
+    # Unique (id alone is): the table keys on church_id, ready to be distributed on it.
+    op.create_index("ix_pco_syncs_church_id_id", "pco_syncs", ["church_id", "id"], unique=True)
     op.create_table(
         "pco_people",
         sa.Column("church_id", sa.BigInteger(), nullable=False),

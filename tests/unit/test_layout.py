@@ -32,6 +32,7 @@ DOMAINS = {
     "keywords",
     "connect",
     "integrations",
+    "automations",
     "notifications",
     "webapp",
     "failures",
