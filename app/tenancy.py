@@ -23,6 +23,7 @@ from app.models import (
     Conversation,
     ConversationMessage,
     ConversationNote,
+    CustomField,
     DeadLetter,
     Group,
     Keyword,
@@ -58,6 +59,7 @@ ID_PARAMS: dict[str, type] = {
     "passkey_id": Passkey,
     "invitation_id": AccountToken,  # a staff invitation (app.accounts.invitations)
     "api_key_id": ApiKey,
+    "field_id": CustomField,
 }
 
 

@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 from flask import abort
 from sqlalchemy import func, or_, select
 
-from app.broadcasts.audience import AudienceSpec, audience_counts, single_branch_number
+from app.broadcasts.audience import (
+    AudienceSpec,
+    audience_counts,
+    encode_filter,
+    filter_label,
+    filter_options,
+    single_branch_number,
+)
 from app.broadcasts.composer import normalise_newlines, summarise
 from app.broadcasts.forms import MAX_BODY, ComposerForm
 from app.broadcasts.schedules import build_rule, create_schedule, describe, next_run, occurrences
@@ -29,6 +36,7 @@ from app.models import (
     Template,
 )
 from app.models.base import escape_like
+from app.people.custom_fields import church_fields
 
 # ---- permissions ----------------------------------------------------------------------------
 
@@ -72,8 +80,10 @@ def set_choices(form: ComposerForm, user) -> None:
     if user.is_admin:
         branches = select(Branch.id, Branch.name).where(Branch.church_id == user.church_id).order_by(Branch.name)
         form.branch_ids.choices = [(bid, name) for bid, name in db.session.execute(branches)]
+        form.field_filters.choices = filter_options(user.church_id)
     else:
         form.branch_ids.choices = []
+        form.field_filters.choices = []
 
 
 def spec_for(form: ComposerForm, user) -> AudienceSpec:
@@ -81,6 +91,7 @@ def spec_for(form: ComposerForm, user) -> AudienceSpec:
     raw = AudienceSpec.from_dict(form.audience_dict())
     allowed_groups = {gid for gid, _ in form.group_ids.choices}
     allowed_branches = {bid for bid, _ in form.branch_ids.choices}
+    allowed_filters = {value for value, _ in form.field_filters.choices}
     members: list[int] = []
     if raw.member_ids and user.is_admin:
         found = set(
@@ -94,6 +105,7 @@ def spec_for(form: ComposerForm, user) -> AudienceSpec:
         group_ids=[g for g in raw.group_ids if g in allowed_groups],
         branch_ids=[b for b in raw.branch_ids if b in allowed_branches],
         member_ids=members,
+        filters=[f for f in raw.filters if encode_filter(f) in allowed_filters],
     )
 
 
@@ -180,6 +192,10 @@ def describe_audience(spec: AudienceSpec, church_id: int) -> list[str]:
     if spec.member_ids:
         n = len(spec.member_ids)
         parts.append(f"{n} {'person' if n == 1 else 'people'}")
+    if spec.filters:
+        fields = {f.id: f for f in church_fields(church_id)}
+        labels = [label for f in spec.filters if (label := filter_label(f, fields))]
+        parts.append("only where " + " and ".join(labels))
     return parts
 
 
@@ -236,6 +252,7 @@ def fill_from(form: ComposerForm, broadcast: Broadcast, tz: str) -> None:
     form.group_ids.data = list(spec.group_ids)
     form.branch_ids.data = list(spec.branch_ids)
     form.member_ids.data = list(spec.member_ids)
+    form.field_filters.data = [encode_filter(f) for f in spec.filters]
     form.when.data = "later"
     if broadcast.scheduled_at is not None:
         local = broadcast.scheduled_at.astimezone(ZoneInfo(tz))

@@ -4,6 +4,7 @@ from app.models.accounts import AccountToken
 from app.models.api_keys import ApiKey
 from app.models.base import Base
 from app.models.connect import ConnectCard, ConnectSubmission
+from app.models.custom_fields import CustomField, MemberFieldValue
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
@@ -28,6 +29,7 @@ __all__ = [
     "Conversation",
     "ConversationMessage",
     "ConversationNote",
+    "CustomField",
     "DailyStat",
     "DeadLetter",
     "Group",
@@ -36,6 +38,7 @@ __all__ = [
     "Keyword",
     "Member",
     "MemberImport",
+    "MemberFieldValue",
     "NotificationSetting",
     "Passkey",
     "PhoneNumber",

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__)
 
-from app.settings import api_key_routes, audit_routes, routes  # noqa: E402,F401
+from app.settings import api_key_routes, audit_routes, custom_field_routes, routes  # noqa: E402,F401

@@ -17,7 +17,7 @@ from app import merge
 from app.broadcasts import composer
 from app.delivery import simmail, simnumbers, simstate
 from app.keywords import card_consent
-from app.people import phones, queries
+from app.people import custom_fields, phones, queries
 from app.people.imports import parsing
 from app.provisioning import slugify
 from app.security import csvfiles, masking
@@ -48,6 +48,7 @@ PATTERNS = {
     "simmail.URL_RE": simmail.URL_RE,
     "csvfiles.E164": csvfiles.E164,
     "card_consent._YES": card_consent._YES,
+    "custom_fields.KEY_RE": custom_fields.KEY_RE,
 }
 
 # Functions that build or apply a pattern inline over user text.
@@ -62,6 +63,7 @@ FUNCTIONS = {
     "masking.mask_text": masking.mask_text,
     "slugify": slugify,
     "simmail.linkify": simmail.linkify,
+    "custom_fields.slugify": custom_fields.slugify,
 }
 
 UNITS = [
