@@ -209,6 +209,10 @@ class TemplateForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the template a name."), Length(max=200)])
     body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=MAX_BODY)])
 
+    def __init__(self, *args, custom_keys: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_keys = custom_keys  # the church's custom fields are merge fields too
+
     def validate_body(self, field: TextAreaField) -> None:
-        if problem := merge.check_fields(field.data or ""):
+        if problem := merge.check_fields(field.data or "", self.custom_keys):
             raise ValidationError(problem)

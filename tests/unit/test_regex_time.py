@@ -59,7 +59,7 @@ FUNCTIONS = {
     "composer.names_church": partial(composer.names_church, church_name="Grace Community Church"),
     "parsing.looks_like_email": parsing.looks_like_email,
     "parsing.detect_delimiter": parsing.detect_delimiter,
-    "parsing._header_key": parsing._header_key,
+    "parsing.header_key": parsing.header_key,
     "masking.mask_text": masking.mask_text,
     "slugify": slugify,
     "simmail.linkify": simmail.linkify,
