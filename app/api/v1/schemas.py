@@ -1,6 +1,7 @@
 """The API's shapes: each validates requests and is the OpenAPI document's description of them.
 
-An API member is exactly `{id, first_name, last_name, phone, email, opted_out}`, phone in E.164.
+An API member is `{id, first_name, last_name, phone, email, opted_out, custom_fields}`, phone in E.164;
+`custom_fields` holds the church's own fields by key (numbers as numbers, dates as YYYY-MM-DD).
 Lists answer `{"data": [...], "next_cursor": string|null}`; one resource `{"data": {...}}`.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.people.custom_fields import KEY_MAX, MAX_FIELDS
 from app.people.phones import PHONE_MAX
 from app.people.services import MAX_BULK
 
@@ -39,6 +41,27 @@ class MemberSchema(Schema):
     )
     email = fields.String(required=True, allow_none=True)
     opted_out = fields.Boolean(required=True, metadata={"description": "Texted STOP; only the member can undo it."})
+    custom_fields = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        attribute="api_custom_fields",
+        metadata={"description": "The church's own member fields by key; unset fields are left out."},
+    )
+
+
+CUSTOM_FIELDS_INPUT = {
+    "keys": fields.String(validate=validate.Length(min=1, max=KEY_MAX)),
+    "values": fields.Raw(allow_none=True),
+    "validate": validate.Length(max=MAX_FIELDS),
+    "metadata": {
+        "description": (
+            "Values by field key (Settings → Member fields): text and choice fields take a string (a choice "
+            "one of its options), number fields a number, date fields YYYY-MM-DD; null clears. "
+            "Fields not sent keep their values."
+        )
+    },
+}
 
 
 def one(name: str, item: type[Schema]) -> type[Schema]:
@@ -71,6 +94,7 @@ class MemberInputSchema(Schema):
         metadata={"description": "Any format; read in the church's country and stored as E.164."},
     )
     email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    custom_fields = fields.Dict(**CUSTOM_FIELDS_INPUT)
 
 
 class MemberPatchSchema(Schema):
@@ -78,6 +102,7 @@ class MemberPatchSchema(Schema):
     last_name = fields.String(validate=validate.Length(max=NAME_MAX))
     phone = fields.String(validate=validate.Length(min=1, max=PHONE_MAX))
     email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    custom_fields = fields.Dict(**CUSTOM_FIELDS_INPUT)
 
 
 class PageArgs(Schema):
