@@ -78,6 +78,7 @@ def _values(param: str, church) -> dict:
             "prefix": "kn_live_iso0",
             "key_hash": f"iso-{church.id}",
         },
+        "field_id": lambda: {"key": "iso_field", "name": "Iso field", "type": "text", "choices": []},
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")
