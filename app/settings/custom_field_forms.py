@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.models import CustomField
 from app.people import custom_fields as cf
+from app.people import field_definitions as defs
 
 CHOICES_TEXT_MAX = cf.MAX_CHOICES * (cf.CHOICE_MAX + 2)
 
@@ -43,24 +44,24 @@ class CustomFieldForm(FlaskForm):
     def validate_key(self, field: StringField) -> None:
         if self.existing is not None:
             return  # keys are stable: what merge fields, imports and API clients rely on
-        key = (field.data or "").strip() or cf.slugify(self.name.data or "")
-        if problem := cf.check_key(self.church_id, key):
+        key = (field.data or "").strip() or defs.slugify(self.name.data or "")
+        if problem := defs.check_key(self.church_id, key):
             raise ValidationError(problem if field.data else f"{problem} (from the name; type a key)")
         self.clean_key = key
 
     def validate_type(self, field: SelectField) -> None:
-        if self.existing is None and cf.count_fields(self.church_id) >= cf.MAX_FIELDS:
+        if self.existing is None and defs.count_fields(self.church_id) >= cf.MAX_FIELDS:
             raise ValidationError(f"A church can have up to {cf.MAX_FIELDS} fields.")
 
     def validate_choices(self, field: TextAreaField) -> None:
         if self.field_type != "choice":
             return
         try:
-            options = cf.clean_choices((field.data or "").splitlines())
+            options = defs.clean_choices((field.data or "").splitlines())
         except cf.FieldValueError as err:
             raise ValidationError(str(err)) from None
         if self.existing is not None:
-            in_use = cf.choices_in_use(self.existing, set(self.existing.choices) - set(options))
+            in_use = defs.choices_in_use(self.existing, set(self.existing.choices) - set(options))
             if in_use:
                 raise ValidationError(f"Members still have “{in_use[0]}”; keep it or change theirs first.")
         self.clean_choices = options

@@ -12,6 +12,7 @@ from app.deletion import ask_then_delete
 from app.extensions import db
 from app.models import CustomField
 from app.people import custom_fields as cf
+from app.people import field_definitions as defs
 from app.settings import bp
 from app.settings.custom_field_forms import CustomFieldForm
 from app.tenancy import get_or_404
@@ -48,7 +49,7 @@ def new_custom_field():
     return _form_page(
         form,
         None,
-        lambda: cf.define(
+        lambda: defs.define(
             current_user, name=form.name.data, key=form.clean_key, type=form.type.data, choices=form.clean_choices
         ),
         "Field “{name}” added: use {{{key}}} in messages.",
@@ -67,7 +68,7 @@ def edit_custom_field(field_id: int):
     return _form_page(
         form,
         row,
-        lambda: cf.change(current_user, row, name=form.name.data, choices=form.clean_choices),
+        lambda: defs.change(current_user, row, name=form.name.data, choices=form.clean_choices),
         "Field “{name}” saved.",
     )
 
@@ -77,16 +78,17 @@ def edit_custom_field(field_id: int):
 def delete_custom_field(field_id: int):
     """Ask, then delete a field with every member's value for it."""
     row = get_or_404(CustomField, field_id)
-    count = cf.values_count(row.id)
+    count = defs.values_count(row.id)
     return ask_then_delete(
-        lambda: cf.remove(current_user, row),
+        lambda: defs.remove(current_user, row),
         message=f"Field “{row.name}” deleted.",
         done=url_for("settings.custom_fields"),
         template="settings/confirm_delete.html",
         what=f"the field “{row.name}”",
         note=(
             f"{count:,} member{'s' if count != 1 else ''} have a value for it; those values go too. "
-            f"Messages using {{{row.key}}} will show their fallback."
+            f"Audiences narrowed by it will match nobody, and messages not yet sent that use {{{row.key}}} "
+            "would show it as typed: change those first."
         ),
         action=url_for("settings.delete_custom_field", field_id=row.id),
         back=url_for("settings.custom_fields"),

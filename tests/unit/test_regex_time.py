@@ -17,7 +17,7 @@ from app import merge
 from app.broadcasts import composer
 from app.delivery import simmail, simnumbers, simstate
 from app.keywords import card_consent
-from app.people import custom_fields, phones, queries
+from app.people import custom_fields, field_definitions, phones, queries
 from app.people.imports import parsing
 from app.provisioning import slugify
 from app.security import csvfiles, masking
@@ -63,7 +63,7 @@ FUNCTIONS = {
     "masking.mask_text": masking.mask_text,
     "slugify": slugify,
     "simmail.linkify": simmail.linkify,
-    "custom_fields.slugify": custom_fields.slugify,
+    "field_definitions.slugify": field_definitions.slugify,
 }
 
 UNITS = [
