@@ -36,7 +36,7 @@ from app.models import (
     Template,
 )
 from app.models.base import escape_like
-from app.people.custom_fields import church_fields
+from app.people.custom_fields import church_fields, merge_fields
 
 # ---- permissions ----------------------------------------------------------------------------
 
@@ -156,6 +156,8 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
         "templates": templates,
         "church": church,
         "can_pick_anyone": user.is_admin,
+        # The church's own fields, offered as merge fields beside the built-in ones.
+        "custom_merge_tags": ["{" + key + "}" for key in merge_fields(church.id).keys],
         "audience_errors": [*getattr(form, "audience_errors", []), *form.member_ids.errors],
         "over_limit": len(form.body.data or "") > MAX_BODY,
         **extra,

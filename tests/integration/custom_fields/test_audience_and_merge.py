@@ -86,6 +86,7 @@ def test_the_composer_offers_the_filters_and_counts_with_them(client, login_as, 
     page = client.get("/broadcasts/new").get_data(as_text=True)
     north = f"{fields['campus'].id}:is:North"
     assert f'value="{north}"' in page and "Campus is North" in page and "Birthday in this month" in page
+    assert 'data-insert="{campus}"' in page  # offered as a merge field too
     data = {"body": "Hi", "everyone": "y", "field_filters": [north], "when": "now", "repeat_freq": "weekly"}
     r = client.post("/broadcasts/new/audience", data=data, headers={"HX-Request": "true"})
     assert '<strong class="num">2</strong> recipients' in r.get_data(as_text=True)
