@@ -23,6 +23,7 @@ from app.models import (
     Conversation,
     ConversationMessage,
     ConversationNote,
+    CustomField,
     DeadLetter,
     Group,
     Keyword,
@@ -64,6 +65,7 @@ ID_PARAMS: dict[str, type] = {
     "endpoint_id": WebhookEndpoint,  # an outbound webhook endpoint
     "delivery_id": WebhookDelivery,
     "workflow_id": Workflow,
+    "field_id": CustomField,
 }
 
 

@@ -91,6 +91,7 @@ def _values(param: str, church) -> dict:
             "status": "failed",
         },
         "workflow_id": lambda: {"name": "Iso series", "trigger": "first_text"},
+        "field_id": lambda: {"key": "iso_field", "name": "Iso field", "type": "text", "choices": []},
     }
     if param not in values:
         raise AssertionError(f"tests/tenant_rows.py does not know how to make a row for {param}")

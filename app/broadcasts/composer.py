@@ -27,6 +27,7 @@ from app.delivery.segments import MAX_SEGMENTS, SegmentInfo, analyze, replace_sm
 from app.extensions import db
 from app.merge import estimate, render
 from app.models import BroadcastRecipient, Member
+from app.people.custom_fields import member_merge_values, merge_fields
 
 # What one outbound SMS segment costs on a US long code (10DLC) at Telnyx list price, before
 # carrier pass-through fees. It only feeds the composer's estimate; the bill is the provider's.
@@ -278,7 +279,8 @@ def summarise(church, body: str, media_urls: list[str], spec, *, send_at: dateti
     """Counter, audience counts, allowance, checks and preview for a draft (a few aggregate queries)."""
     body = normalise_newlines(body or "")
     counts = audience_counts(church.id, spec)
-    info = analyze(estimate(body, church))
+    custom = merge_fields(church.id)
+    info = analyze(estimate(body, church, custom.estimates))
     counter = Counter(len(body), info, counts.recipients, bool(media_urls))
     allowance = allowance_check(church, counter.total_segments)
     counter = Counter(len(body), info, counts.recipients, bool(media_urls), allowance.remaining)
@@ -292,7 +294,9 @@ def summarise(church, body: str, media_urls: list[str], spec, *, send_at: dateti
         counts=counts,
         allowance=allowance,
         checks=checks,
-        preview=render(body, member, church),
+        preview=render(
+            body, member, church, member_merge_values(church.id, member.id if member else None), custom.keys
+        ),
         preview_member=member,
         from_number=branch_number or default_number(church.id),
         branch_number=branch_number is not None,

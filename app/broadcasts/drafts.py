@@ -16,7 +16,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from app.broadcasts.audience import AudienceSpec, audience_counts, single_branch_number
+from app.broadcasts.audience import (
+    AudienceSpec,
+    audience_counts,
+    encode_filter,
+    filter_options,
+    single_branch_number,
+)
 from app.broadcasts.composer import Summary, normalise_newlines, summarise
 from app.broadcasts.schedules import Recurrence, build_rule, create_schedule, next_run
 from app.broadcasts.services import create_broadcast
@@ -62,7 +68,8 @@ def refuse_beyond_led_groups(user, raw: AudienceSpec) -> None:
     """A leader who asks for anything beyond the groups they lead is refused, not silently trimmed."""
     if user.is_admin:
         return
-    if raw.everyone or raw.branch_ids or raw.member_ids or set(raw.group_ids) - set(led_group_ids(user)):
+    beyond = raw.everyone or raw.branch_ids or raw.member_ids or raw.filters
+    if beyond or set(raw.group_ids) - set(led_group_ids(user)):
         raise PermissionDenied("Leaders may send only to the groups they lead.")
 
 
@@ -73,13 +80,19 @@ def _own(model, church_id: int, ids: list[int]) -> set[int]:
 
 
 def allowed_audience(
-    user, raw: AudienceSpec, *, groups: set[int] | None = None, branches: set[int] | None = None
+    user,
+    raw: AudienceSpec,
+    *,
+    groups: set[int] | None = None,
+    branches: set[int] | None = None,
+    filters: set[str] | None = None,
 ) -> AudienceSpec:
     """The audience asked for, keeping only ids of the sender's church that they may address.
 
     Admins may pick everyone, any group, branch or member; leaders only the groups they lead.
-    `groups` / `branches` are the ids already known to be allowed (the composer's choices);
-    without them the database is asked about the ids requested.
+    `groups` / `branches` / `filters` are what is already known to be allowed (the composer's
+    choices); without them the database is asked about what was requested. Custom-field filters
+    (admins only) must name one of the church's own fields and options.
     """
     if groups is None:
         groups = _own(Group, user.church_id, raw.group_ids)
@@ -88,11 +101,14 @@ def allowed_audience(
     if branches is None:
         branches = _own(Branch, user.church_id, raw.branch_ids) if user.is_admin else set()
     members = _own(Member, user.church_id, raw.member_ids) if user.is_admin else set()
+    if filters is None:
+        filters = {value for value, _ in filter_options(user.church_id)} if user.is_admin and raw.filters else set()
     return AudienceSpec(
         everyone=raw.everyone and user.is_admin,
         group_ids=[g for g in raw.group_ids if g in groups],
         branch_ids=[b for b in raw.branch_ids if b in branches],
         member_ids=[m for m in raw.member_ids if m in members],
+        filters=[f for f in raw.filters if encode_filter(f) in filters],
     )
 
 

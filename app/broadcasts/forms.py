@@ -23,6 +23,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app import merge
 from app.broadcasts import drafts
+from app.broadcasts.audience import decode_filters
 from app.broadcasts.schedules import WEEKDAY_NAMES, WEEKDAYS, Recurrence, local_to_utc
 from app.merge import TITLE_MAX
 from app.security.inputs import parse_ids
@@ -82,6 +83,8 @@ class ComposerForm(FlaskForm):
     group_ids = CheckboxListField("Groups", coerce=int, validate_choice=False)
     branch_ids = CheckboxListField("Branches", coerce=int, validate_choice=False)
     member_ids = IntListField("People")
+    # Custom field filters, encoded by app.broadcasts.audience.encode_filter ("12:is:North").
+    field_filters = CheckboxListField("Only members where", validate_choice=False)
     when = RadioField(
         "When",
         choices=[("now", "Send now"), ("later", "Schedule"), ("repeat", "Repeat")],
@@ -133,6 +136,7 @@ class ComposerForm(FlaskForm):
             "group_ids": list(self.group_ids.data or []),
             "branch_ids": list(self.branch_ids.data or []),
             "member_ids": list(self.member_ids.data or []),
+            "filters": decode_filters(self.field_filters.data or []),
         }
 
     def validate_media_urls(self, field: TextAreaField) -> None:
@@ -200,6 +204,10 @@ class TemplateForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the template a name."), Length(max=200)])
     body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=MAX_BODY)])
 
+    def __init__(self, *args, custom_keys: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_keys = custom_keys  # the church's custom fields are merge fields too
+
     def validate_body(self, field: TextAreaField) -> None:
-        if problem := merge.check_fields(field.data or ""):
+        if problem := merge.check_fields(field.data or "", self.custom_keys):
             raise ValidationError(problem)

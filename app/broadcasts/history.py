@@ -21,6 +21,7 @@ from app.broadcasts.services import broadcast_progress
 from app.broadcasts.visibility import broadcast_visible, recipient_visible, reply_visible, visible_counts
 from app.extensions import db
 from app.models import Broadcast, BroadcastRecipient, Church, ConversationMessage, Member, Schedule
+from app.people.custom_fields import member_merge_values, merge_fields
 
 PAGE_SIZE = 25
 FAILED_SHOWN = 100
@@ -113,7 +114,8 @@ def schedules(user) -> list[tuple[Schedule, str]]:
 def preview(broadcast: Broadcast, user) -> dict:
     """The body as one recipient the user may see received it ("preview_for" names them), or with placeholders."""
     church = db.session.get(Church, broadcast.church_id)
-    if not merge.has_fields(broadcast.body):
+    custom = merge_fields(broadcast.church_id)
+    if not merge.has_fields(broadcast.body, custom.keys):
         return {"preview_body": broadcast.body, "preview_for": None}
     sample = db.session.scalar(
         select(Member)
@@ -123,9 +125,12 @@ def preview(broadcast: Broadcast, user) -> dict:
         .limit(1)
     )
     if sample is None:
-        return {"preview_body": merge.placeholders(broadcast.body, church.name), "preview_for": None}
+        placeholders = merge.placeholders(broadcast.body, church.name, custom.placeholders)
+        return {"preview_body": placeholders, "preview_for": None}
     name = " ".join(filter(None, [sample.first_name, (sample.last_name or "")[:1] + "." if sample.last_name else ""]))
-    return {"preview_body": merge.render(broadcast.body, sample, church), "preview_for": name or "a recipient"}
+    values = member_merge_values(church.id, sample.id)
+    body = merge.render(broadcast.body, sample, church, values, custom.keys)
+    return {"preview_body": body, "preview_for": name or "a recipient"}
 
 
 def detail(broadcast: Broadcast, user) -> dict:

@@ -13,7 +13,12 @@ from flask import abort
 from sqlalchemy import func, or_, select
 
 from app.broadcasts import drafts
-from app.broadcasts.audience import AudienceSpec
+from app.broadcasts.audience import (
+    AudienceSpec,
+    encode_filter,
+    filter_label,
+    filter_options,
+)
 from app.broadcasts.composer import summarise
 from app.broadcasts.forms import MAX_BODY, ComposerForm
 from app.broadcasts.schedules import build_rule, describe, occurrences
@@ -28,6 +33,7 @@ from app.models import (
     Template,
 )
 from app.models.base import escape_like
+from app.people.custom_fields import church_fields, merge_fields
 
 # ---- permissions ----------------------------------------------------------------------------
 
@@ -63,8 +69,10 @@ def set_choices(form: ComposerForm, user) -> None:
     if user.is_admin:
         branches = select(Branch.id, Branch.name).where(Branch.church_id == user.church_id).order_by(Branch.name)
         form.branch_ids.choices = [(bid, name) for bid, name in db.session.execute(branches)]
+        form.field_filters.choices = filter_options(user.church_id)
     else:
         form.branch_ids.choices = []
+        form.field_filters.choices = []
 
 
 def spec_for(form: ComposerForm, user) -> AudienceSpec:
@@ -72,7 +80,8 @@ def spec_for(form: ComposerForm, user) -> AudienceSpec:
     raw = AudienceSpec.from_dict(form.audience_dict())
     groups = {gid for gid, _ in form.group_ids.choices}
     branches = {bid for bid, _ in form.branch_ids.choices}
-    return drafts.allowed_audience(user, raw, groups=groups, branches=branches)
+    filters = {value for value, _ in form.field_filters.choices}
+    return drafts.allowed_audience(user, raw, groups=groups, branches=branches, filters=filters)
 
 
 # ---- composer -------------------------------------------------------------------------------
@@ -103,6 +112,8 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
         "templates": templates,
         "church": church,
         "can_pick_anyone": user.is_admin,
+        # The church's own fields, offered as merge fields beside the built-in ones.
+        "custom_merge_tags": ["{" + key + "}" for key in merge_fields(church.id).keys],
         "audience_errors": [*getattr(form, "audience_errors", []), *form.member_ids.errors],
         "over_limit": len(form.body.data or "") > MAX_BODY,
         **extra,
@@ -134,6 +145,10 @@ def describe_audience(spec: AudienceSpec, church_id: int) -> list[str]:
     if spec.member_ids:
         n = len(spec.member_ids)
         parts.append(f"{n} {'person' if n == 1 else 'people'}")
+    if spec.filters:
+        fields = {f.id: f for f in church_fields(church_id)}
+        labels = [label for f in spec.filters if (label := filter_label(f, fields))]
+        parts.append("only where " + " and ".join(labels))
     return parts
 
 
@@ -180,6 +195,7 @@ def fill_from(form: ComposerForm, broadcast: Broadcast, tz: str) -> None:
     form.group_ids.data = list(spec.group_ids)
     form.branch_ids.data = list(spec.branch_ids)
     form.member_ids.data = list(spec.member_ids)
+    form.field_filters.data = [encode_filter(f) for f in spec.filters]
     form.when.data = "later"
     if broadcast.scheduled_at is not None:
         local = broadcast.scheduled_at.astimezone(ZoneInfo(tz))

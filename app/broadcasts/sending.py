@@ -55,6 +55,8 @@ class Claimed:
     first_name: str | None
     last_name: str | None
     opted_out: bool
+    # The member's custom field values as merge text (key -> text); unset fields are absent.
+    custom: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +71,8 @@ class BatchContext:
     church_id: int = 0
     church_name: str = ""
     segments: int = 1
+    # The church's custom field keys: merge fields a member without a value renders as the fallback.
+    custom_keys: tuple[str, ...] = ()
     paused: threading.Event = field(default_factory=threading.Event)
 
 
@@ -223,7 +227,9 @@ def _send_one(ctx, provider, limiter, circuit, row: Claimed, *, probe: bool = Fa
     """One recipient: send with retries; the outcome says what the provider made of it."""
     try:
         body = merge.render_values(
-            ctx.body, {"first_name": row.first_name, "last_name": row.last_name, "church_name": ctx.church_name}
+            ctx.body,
+            {**row.custom, "first_name": row.first_name, "last_name": row.last_name, "church_name": ctx.church_name},
+            ctx.custom_keys,
         )
     except Exception as exc:
         raise _NotSent("render") from exc

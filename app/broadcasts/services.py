@@ -24,6 +24,7 @@ from app.errors import ValidationError
 from app.extensions import db, rds
 from app.merge import TITLE_MAX
 from app.models import Broadcast, BroadcastRecipient, Church, User
+from app.people.custom_fields import merge_fields
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def active_key(broadcast_id: int) -> str:
 
 
 def _segments_per_message(church: Church, body: str, media_urls: list[str]) -> tuple[str, int]:
-    info = analyze(merge.estimate(body, church))
+    info = analyze(merge.estimate(body, church, merge_fields(church.id).estimates))
     if info.too_long:
         message = f"The message is {info.segments} segments long; the most a text can be is 10."
         raise ValidationError(message, details={"body": [message]})

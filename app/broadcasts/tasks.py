@@ -29,6 +29,7 @@ from app.delivery.engine import finish_broadcasts, reap_stale_claims
 from app.delivery.guards import circuit_breaker
 from app.extensions import db, rds
 from app.models import Church
+from app.people.custom_fields import church_fields
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,11 @@ def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
                 ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
               RETURNING id, member_id, to_e164
             )
-            SELECT c.id, c.member_id, c.to_e164, m.first_name, m.last_name, m.opted_out_at IS NOT NULL
+            SELECT c.id, c.member_id, c.to_e164, m.first_name, m.last_name, m.opted_out_at IS NOT NULL,
+                   (SELECT jsonb_object_agg(f.key, coalesce(v.value_text, trim_scale(v.value_number)::text,
+                                                            v.value_date::text))
+                    FROM member_field_values v JOIN custom_fields f ON f.id = v.field_id
+                    WHERE v.member_id = c.member_id) AS custom
             FROM claimed c LEFT JOIN members m ON m.id = c.member_id
             ORDER BY c.id
             """
@@ -81,7 +86,7 @@ def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
         {"b": broadcast_id, "n": limit},
     ).all()
     db.session.commit()
-    return [Claimed(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+    return [Claimed(r[0], r[1], r[2], r[3], r[4], bool(r[5]), dict(r[6] or {})) for r in rows]
 
 
 def queued_count(broadcast_id: int, limit: int = BATCH_SIZE) -> int:
@@ -109,7 +114,16 @@ def _load(broadcast_id: int) -> tuple[str, BatchContext] | None:
         return None
     church = db.session.get(Church, row[1])
     ctx = BatchContext(
-        broadcast_id, church, row[2], list(row[3] or []), row[4], row[6], church.id, church.name, int(row[5] or 1)
+        broadcast_id,
+        church,
+        row[2],
+        list(row[3] or []),
+        row[4],
+        row[6],
+        church.id,
+        church.name,
+        int(row[5] or 1),
+        custom_keys=tuple(f.key for f in church_fields(church.id)),
     )
     return row[0], ctx
 

@@ -14,6 +14,7 @@ from app.deletion import flash_undo
 from app.extensions import db
 from app.htmx import render
 from app.models import Template
+from app.people.custom_fields import merge_fields
 from app.tenancy import get_or_404, scoped
 
 
@@ -29,7 +30,7 @@ def templates():
 @role_required(*ADMINS)
 def new_template():
     """Save a new template."""
-    form = TemplateForm()
+    form = TemplateForm(custom_keys=merge_fields(current_user.church_id).keys)
     if form.validate_on_submit():
         if _name_taken(form.name.data):
             form.name.errors.append("A template with this name exists.")
@@ -54,7 +55,7 @@ def new_template():
 def edit_template(template_id: int):
     """Change a template's name or body."""
     template = get_or_404(Template, template_id)
-    form = TemplateForm(obj=template)
+    form = TemplateForm(obj=template, custom_keys=merge_fields(current_user.church_id).keys)
     if form.validate_on_submit():
         if _name_taken(form.name.data, template.id):
             form.name.errors.append("A template with this name exists.")

@@ -24,6 +24,7 @@ from app.errors import ValidationError
 from app.extensions import db
 from app.jobs import enqueue_after_commit
 from app.models import Church, PhoneNumber, User
+from app.people.custom_fields import merge_fields
 from app.security.masking import mask_phone
 from app.usage import record_usage
 
@@ -40,7 +41,8 @@ def queue_test(user: User, body: str, media_urls: list[str]) -> str:
     if not (body or "").strip():
         raise ValidationError("Write the message first.")
     church = user.church
-    text = merge.render(body, _as_member(user), church)
+    # Staff are not members: custom fields render their fallbacks, as for a member without a value.
+    text = merge.render(body, _as_member(user), church, custom_keys=merge_fields(church.id).keys)
     check = allowance.check(church, analyze(text).segments)
     if not check.ok:
         raise ValidationError(check.reason or "The church's monthly allowance is used up.")

@@ -25,6 +25,7 @@ from app.inbox.panes import (
     thread_context,
 )
 from app.models import Church, Conversation, ConversationNote, Member, Template
+from app.people.custom_fields import member_merge_values, merge_fields
 from app.replicas import replica_reads
 from app.security.inputs import parse_id
 from app.tenancy import get_or_404, scoped
@@ -153,7 +154,9 @@ def reply_box(conversation_id: int):
     if template_id is not None:
         template = get_or_404(Template, template_id)
         member = db.session.get(Member, conv.member_id)
-        body = merge.render(template.body, member, db.session.get(Church, conv.church_id))
+        custom = member_merge_values(conv.church_id, conv.member_id)
+        keys = merge_fields(conv.church_id).keys
+        body = merge.render(template.body, member, db.session.get(Church, conv.church_id), custom, keys)
     if not is_fragment_request():
         return redirect(url_for("inbox.conversation", conversation_id=conv.id))
     return render("inbox/_reply_box.html", **reply_box_context(conv, body=body))

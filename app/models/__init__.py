@@ -5,6 +5,7 @@ from app.models.api_keys import ApiKey
 from app.models.automations import Workflow, WorkflowEnrollment, WorkflowStep, WorkflowStepRun
 from app.models.base import Base
 from app.models.connect import ConnectCard, ConnectSubmission
+from app.models.custom_fields import CustomField, MemberFieldValue
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.integrations import PcoConnection, PcoList, PcoPerson, PcoSync
@@ -31,6 +32,7 @@ __all__ = [
     "Conversation",
     "ConversationMessage",
     "ConversationNote",
+    "CustomField",
     "DailyStat",
     "DeadLetter",
     "Group",
@@ -43,6 +45,7 @@ __all__ = [
     "PcoPerson",
     "PcoSync",
     "MemberImport",
+    "MemberFieldValue",
     "NotificationSetting",
     "Passkey",
     "PhoneNumber",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import EmailField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.models import Church, Member
+from app.people import custom_fields as cf
 from app.people.phones import PHONE_MAX, PHONE_TOO_LONG, PhoneError, format_national, normalize_phone
 from app.people.services import MemberInput, phone_owner
+
+# Longer than any field accepts, short enough that nothing slow ever reads it.
+CUSTOM_RAW_MAX = 1000
 
 LANGUAGES = [
     ("en", "English"),
@@ -56,13 +60,41 @@ class MemberForm(FlaskForm):
     language = SelectField("Preferred language", choices=LANGUAGES, default="en")
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)], render_kw={"rows": 4})
 
-    def __init__(self, *args, church: Church, member: Member | None = None, branches=(), groups=(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        church: Church,
+        member: Member | None = None,
+        branches=(),
+        groups=(),
+        custom_fields: list[cf.FieldSpec] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.church = church
         self.member = member
         self.phone_e164: str | None = None
         self.branch_id.choices = [(0, "No branch")] + [(b.id, b.name) for b in branches]
         self.group_ids.choices = [(g.id, g.name) for g in groups]
+        # The church's own fields: posted as custom_<key>, kept as typed, errors by key.
+        self.custom_fields = list(custom_fields or [])
+        self.custom_errors: dict[str, str] = {}
+        self.custom_values: dict[int, object] = {}
+        if self.is_submitted():
+            posted = request.form
+            self.custom_raw = {f.key: posted.get(f"custom_{f.key}", "")[:CUSTOM_RAW_MAX] for f in self.custom_fields}
+        else:
+            saved = cf.member_values(church.id, [member.id])[member.id] if member is not None else {}
+            self.custom_raw = {f.key: cf.display(saved.get(f.key)) for f in self.custom_fields}
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for spec in self.custom_fields:
+            try:
+                self.custom_values[spec.id] = cf.parse_value(spec, self.custom_raw.get(spec.key, ""))
+            except cf.FieldValueError as err:
+                self.custom_errors[spec.key] = str(err)
+        return ok and not self.custom_errors
 
     def validate_phone(self, field: StringField) -> None:
         """A number we can text, in the church's country, not already someone else's here."""
@@ -99,6 +131,7 @@ class MemberForm(FlaskForm):
             group_ids=list(self.group_ids.data or []),
             language=self.language.data or "en",
             notes=self.notes.data or None,
+            custom=dict(self.custom_values),
         )
 
 

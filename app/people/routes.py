@@ -15,7 +15,7 @@ from app.errors import AppError, Conflict, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
 from app.models import Branch, Group, Member
-from app.people import bp, consent_export, services
+from app.people import bp, consent_export, custom_fields, services
 from app.people.counts import count_members
 from app.people.details import member_details
 from app.people.export import ExportRunning, export_response
@@ -105,7 +105,10 @@ def member_count():
 def _member_form(member: Member | None = None, **kwargs) -> MemberForm:
     groups = db.session.scalars(scoped(Group).order_by(Group.name)).all()
     branches = db.session.scalars(scoped(Branch).order_by(Branch.name)).all()
-    return MemberForm(church=current_user.church, member=member, groups=groups, branches=branches, **kwargs)
+    fields = custom_fields.church_fields(current_user.church_id)
+    return MemberForm(
+        church=current_user.church, member=member, groups=groups, branches=branches, custom_fields=fields, **kwargs
+    )
 
 
 def _save_member(form: MemberForm, save: Callable[[], Member]) -> Member | None:
@@ -206,6 +209,10 @@ def _member_page(member: Member, note_form: NoteForm, status: int = 200):
     details = member_details(member)
     can_manage = current_user.is_admin
     context = {"details": details, "member": member, "note_form": note_form, "languages": dict(LANGUAGES)}
+    context["custom"] = [
+        (spec, custom_fields.display(value))
+        for spec, value in custom_fields.labelled_values(member.church_id, member.id)
+    ]
     return render_template("people/member.html", can_manage=can_manage, **context), status
 
 

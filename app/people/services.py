@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Select, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +23,7 @@ from app.errors import Conflict, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Branch, ConsentEvent, Group, GroupMember, Member, User
 from app.outbound_webhooks import events as webhook_events
+from app.people import custom_fields
 from app.people.counts import MemberCount, count_members
 from app.people.keyset import PAGE_SIZE
 from app.people.page_shapes import member_page
@@ -108,6 +110,8 @@ class MemberInput:
     group_ids: list[int] = field(default_factory=list)
     language: str = "en"
     notes: str | None = None
+    # Custom field id -> typed value (None clears); fields not named are left as they are.
+    custom: dict[int, Any] = field(default_factory=dict)
 
 
 def phone_owner(church_id: int, e164: str, exclude_id: int | None = None) -> Member | None:
@@ -161,6 +165,11 @@ def _flush_or_conflict(member: Member) -> None:
         raise Conflict(f"This number already belongs to {name}.", details={"member_id": owner and owner.id}) from exc
 
 
+def _set_custom(member: Member, values: dict[int, Any]) -> None:
+    if values:
+        custom_fields.write_values(member.church_id, member.id, values, custom_fields.church_fields(member.church_id))
+
+
 def create_member(actor: User, data: MemberInput, *, source: str = "form", how: str = "on the member form") -> Member:
     """Add a member typed in by staff (or sent by the API); the consent ledger records who and how."""
     require_admin(actor)
@@ -170,6 +179,7 @@ def create_member(actor: User, data: MemberInput, *, source: str = "form", how: 
     db.session.add(member)
     _flush_or_conflict(member)
     _set_groups(member, data.group_ids)
+    _set_custom(member, data.custom)
     db.session.add(
         ConsentEvent(
             church_id=actor.church_id,
@@ -191,6 +201,7 @@ def update_member(actor: User, member: Member, data: MemberInput) -> Member:
     _apply(member, data, actor.church_id)
     _flush_or_conflict(member)
     _set_groups(member, data.group_ids)
+    _set_custom(member, data.custom)
     audit(actor, "member.updated", member.id)
     return member
 

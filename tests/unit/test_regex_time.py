@@ -18,7 +18,7 @@ from app.broadcasts import composer
 from app.delivery import simmail, simnumbers, simstate
 from app.integrations import forms as integration_forms
 from app.keywords import card_consent
-from app.people import phones, queries
+from app.people import custom_fields, field_definitions, phones, queries
 from app.people.imports import parsing
 from app.provisioning import slugify
 from app.security import csvfiles, masking
@@ -51,6 +51,7 @@ PATTERNS = {
     "card_consent._YES": card_consent._YES,
     # A string WTForms' Regexp compiles (the Planning Center token fields).
     "integration_forms.TOKEN_PART": re.compile(integration_forms.TOKEN_PART),
+    "custom_fields.KEY_RE": custom_fields.KEY_RE,
 }
 
 # Functions that build or apply a pattern inline over user text.
@@ -61,10 +62,11 @@ FUNCTIONS = {
     "composer.names_church": partial(composer.names_church, church_name="Grace Community Church"),
     "parsing.looks_like_email": parsing.looks_like_email,
     "parsing.detect_delimiter": parsing.detect_delimiter,
-    "parsing._header_key": parsing._header_key,
+    "parsing.header_key": parsing.header_key,
     "masking.mask_text": masking.mask_text,
     "slugify": slugify,
     "simmail.linkify": simmail.linkify,
+    "field_definitions.slugify": field_definitions.slugify,
 }
 
 UNITS = [

@@ -12,7 +12,7 @@ from app.api.v1.paging import decode_cursor, page_of
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.models import ConsentEvent, GroupMember, Member
-from app.people import services
+from app.people import custom_fields, services
 from app.people.phones import PhoneError, normalize_phone
 from app.people.queries import in_group
 from app.tenancy import scoped
@@ -52,7 +52,42 @@ def _input(member: Member | None, fields: dict) -> services.MemberInput:
         group_ids=group_ids,
         language=current("language", "en"),
         notes=current("notes", None),
+        custom=_custom(fields.get("custom_fields") or {}),
     )
+
+
+def _custom(sent: dict) -> dict[int, object]:
+    """Field id -> typed value for the custom fields sent; 422 naming each key that does not fit."""
+    fields = {f.key: f for f in custom_fields.church_fields(actor().church_id)}
+    values: dict[int, object] = {}
+    errors: dict[str, list[str]] = {}
+    for key, raw in sent.items():
+        spec = fields.get(key)
+        if spec is None:
+            errors[key] = ["Not a member field of this church."]
+            continue
+        try:
+            values[spec.id] = custom_fields.parse_value(spec, raw)
+        except custom_fields.FieldValueError as err:
+            errors[key] = [str(err)]
+    if errors:
+        raise ValidationError("Some fields need fixing.", details={"custom_fields": errors})
+    return values
+
+
+def _out(*members: Member) -> None:
+    """Attach each member's custom field values for the response (one statement for a page)."""
+    if not members:
+        return
+    church_id = actor().church_id
+    values = custom_fields.member_values(church_id, [m.id for m in members])
+    for member in members:
+        member.api_custom_fields = {k: custom_fields.as_json(v) for k, v in values.get(member.id, {}).items()}
+
+
+def _one(member: Member) -> dict:
+    _out(member)
+    return {"data": member}
 
 
 def _create(fields: dict) -> Member:
@@ -84,7 +119,7 @@ class Members(MethodView):
         """Add a member (409 when the number is already a member's). Scope: `members:write`."""
         member = _create(fields)
         db.session.commit()
-        return {"data": member}
+        return _one(member)
 
 
 def _list_members(limit, cursor, group, opted_out, updated_since) -> dict:
@@ -95,7 +130,9 @@ def _list_members(limit, cursor, group, opted_out, updated_since) -> dict:
         stmt = stmt.where(Member.opted_out_at.is_not(None) if opted_out else Member.opted_out_at.is_(None))
     if updated_since is not None:
         stmt = stmt.where(Member.updated_at >= updated_since)
-    return page_of(stmt, Member.id, decode_cursor(cursor), limit)
+    page = page_of(stmt, Member.id, decode_cursor(cursor), limit)
+    _out(*page["data"])
+    return page
 
 
 @blp.route("/members/upsert", methods=["POST"])
@@ -110,10 +147,10 @@ def upsert_member(fields: dict):
     if member is None:
         member = _create(fields)
         db.session.commit()
-        return {"data": member}, 201
+        return _one(member), 201
     services.update_member(actor(), member, _input(member, fields))
     db.session.commit()
-    return {"data": member}
+    return _one(member)
 
 
 @blp.route("/members/<int:member_id>")
@@ -122,7 +159,7 @@ class OneMember(MethodView):
     @requires("read")
     def get(self, member_id: int):
         """One member. Scope: `read`."""
-        return {"data": _member(member_id)}
+        return _one(_member(member_id))
 
     @blp.arguments(schemas.MemberPatchSchema)
     @blp.response(200, schemas.MemberOne)
@@ -134,7 +171,7 @@ class OneMember(MethodView):
         _refuse_taken(data.phone_e164, member.id)
         services.update_member(actor(), member, data)
         db.session.commit()
-        return {"data": member}
+        return _one(member)
 
     @blp.response(204)
     @requires("members:write")

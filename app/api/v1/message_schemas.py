@@ -10,7 +10,7 @@ from datetime import UTC
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from app.api.v1.schemas import MemberSchema, PageArgs, one, page
+from app.api.v1.schemas import MemberSummarySchema, PageArgs, one, page
 from app.broadcasts.drafts import MAX_MEDIA
 from app.broadcasts.forms import MAX_BODY, MAX_PEOPLE
 from app.inbox.services import MAX_BODY as MAX_REPLY
@@ -156,7 +156,7 @@ class ConversationSchema(Schema):
     assignee_id = fields.Integer(required=True, allow_none=True, metadata={"description": "The staff member's id."})
     last_message_at = fields.DateTime(required=True, allow_none=True)
     last_message_preview = fields.String(required=True, allow_none=True)
-    member = fields.Nested(MemberSchema, required=True)
+    member = fields.Nested(MemberSummarySchema, required=True)
 
 
 ConversationOne = one("ConversationOne", ConversationSchema)

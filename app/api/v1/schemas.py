@@ -1,6 +1,7 @@
 """The API's shapes: each validates requests and is the OpenAPI document's description of them.
 
-An API member is exactly `{id, first_name, last_name, phone, email, opted_out}`, phone in E.164.
+An API member is `{id, first_name, last_name, phone, email, opted_out, custom_fields}`, phone in E.164;
+`custom_fields` holds the church's own fields by key (numbers as numbers, dates as YYYY-MM-DD).
 Lists answer `{"data": [...], "next_cursor": string|null}`; one resource `{"data": {...}}`.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.models.webhooks import DELIVERY_STATUSES, ENDPOINT_STATES, EVENT_TYPES, URL_MAX
+from app.people.custom_fields import KEY_MAX, MAX_FIELDS
 from app.people.phones import PHONE_MAX
 from app.people.services import MAX_BULK
 
@@ -31,7 +33,9 @@ class ErrorEnvelopeSchema(Schema):
 # --- members ------------------------------------------------------------------------------------
 
 
-class MemberSchema(Schema):
+class MemberSummarySchema(Schema):
+    """A member as other resources embed it (a conversation's member)."""
+
     id = fields.Integer(required=True)
     first_name = fields.String(required=True)
     last_name = fields.String(required=True)
@@ -40,6 +44,32 @@ class MemberSchema(Schema):
     )
     email = fields.String(required=True, allow_none=True)
     opted_out = fields.Boolean(required=True, metadata={"description": "Texted STOP; only the member can undo it."})
+
+
+class MemberSchema(MemberSummarySchema):
+    """A member as /members answers it: with the church's own fields."""
+
+    custom_fields = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        attribute="api_custom_fields",
+        metadata={"description": "The church's own member fields by key; unset fields are left out."},
+    )
+
+
+CUSTOM_FIELDS_INPUT = {
+    "keys": fields.String(validate=validate.Length(min=1, max=KEY_MAX)),
+    "values": fields.Raw(allow_none=True),
+    "validate": validate.Length(max=MAX_FIELDS),
+    "metadata": {
+        "description": (
+            "Values by field key (Settings → Member fields): text and choice fields take a string (a choice "
+            "one of its options), number fields a number, date fields YYYY-MM-DD; null clears. "
+            "Fields not sent keep their values."
+        )
+    },
+}
 
 
 def one(name: str, item: type[Schema]) -> type[Schema]:
@@ -72,6 +102,7 @@ class MemberInputSchema(Schema):
         metadata={"description": "Any format; read in the church's country and stored as E.164."},
     )
     email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    custom_fields = fields.Dict(**CUSTOM_FIELDS_INPUT)
 
 
 class MemberPatchSchema(Schema):
@@ -79,6 +110,7 @@ class MemberPatchSchema(Schema):
     last_name = fields.String(validate=validate.Length(max=NAME_MAX))
     phone = fields.String(validate=validate.Length(min=1, max=PHONE_MAX))
     email = fields.Email(allow_none=True, validate=validate.Length(max=EMAIL_MAX))
+    custom_fields = fields.Dict(**CUSTOM_FIELDS_INPUT)
 
 
 class PageArgs(Schema):

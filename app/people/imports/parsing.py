@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 
+from app.people.custom_fields import FieldSpec, FieldValueError, display, parse_value
 from app.people.fastphone import phone_e164
 from app.people.phones import PhoneError, normalize_phone
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 5
+CUSTOM_PREFIX = "custom:"  # mapping keys of custom fields: "custom:<key>" -> column index
 FIELD_LABELS = {
     "first_name": "First name",
     "last_name": "Last name",
@@ -84,7 +87,9 @@ class Normalised:
     """Rows ready to load, the rows that could not be (each with its reason), and rows loaded without
     an optional value that was unusable (a warning each: the member matters more than their email)."""
 
-    rows: list[tuple] = field(default_factory=list)  # (row_no, first, last, phone, email, groups, branch_id)
+    # (row_no, first, last, phone, email, groups, branch_id, custom): custom is JSON text
+    # {"<field id>": "<value>"} of the row's custom field values, or None.
+    rows: list[tuple] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     read: int = 0
@@ -136,14 +141,15 @@ def looks_like_email(text: str) -> bool:
     return bool(match) and "." in match["domain"][1:-1]
 
 
-def _header_key(name: str) -> str:
+def header_key(name: str) -> str:
+    """A header as compared with known names: lower case, punctuation as single spaces."""
     text = re.sub(r"[^a-z0-9]+", " ", name.lower().replace("é", "e").replace("ó", "o"))
     return " ".join(text.split())
 
 
 def guess_mapping(headers: list[str], sample: list[list[str]], country: str = "US") -> dict[str, int]:
     """Field → column index, guessed from header names, then from values for the phone column."""
-    keys = [_header_key(h) for h in headers]
+    keys = [header_key(h) for h in headers]
     mapping: dict[str, int] = {}
     for fld, names in HEADER_NAMES.items():
         exact = [i for i, k in enumerate(keys) if k in names and i not in mapping.values()]
@@ -223,6 +229,19 @@ def split_groups(cell: str) -> list[str]:
     return list(seen.values())
 
 
+def _custom_values(custom: list[tuple[FieldSpec, int]], cells: list[str]) -> tuple[str | None, str | None]:
+    """(JSON text of the row's custom values or None, None) or (None, the reason the row fails)."""
+    found: dict[str, str] = {}
+    for spec, col in custom:
+        try:
+            value = parse_value(spec, cells[col])
+        except FieldValueError as err:
+            return None, f"{spec.name}: {err}"
+        if value is not None:
+            found[str(spec.id)] = display(value)
+    return (json.dumps(found) if found else None), None
+
+
 def normalise(
     text: str,
     delimiter: str,
@@ -234,6 +253,7 @@ def normalise(
     every: int = 5000,
     sink: Callable[[tuple], None] | None = None,
     limit: int | None = None,
+    custom: list[tuple[FieldSpec, int]] | None = None,
 ) -> Normalised:
     """Validate and clean every data row; the first row with a phone wins over later duplicates.
 
@@ -241,6 +261,8 @@ def normalise(
     `every` rows so the page can show the job moving. Good rows go to `sink` when given (the
     loader streams them into COPY while the file is still being read), else to `.rows`. `limit`
     stops after that many data rows (the preview checks the start of a file, not all of it).
+    `custom` pairs the church's custom fields with their columns: a value that does not fit its
+    field fails the row (reported with the others), so what is loaded is always of the right type.
     """
     branches = branches or {}
     out = Normalised()
@@ -248,7 +270,8 @@ def normalise(
     seen: dict[str, int] = {}
     # Rows are padded to the widest mapped column plus one empty cell, which unmapped fields point
     # at (index -1): one list index per field instead of a bounds check per cell (100k rows).
-    width = max(mapping.values(), default=0) + 1
+    custom = custom or []
+    width = max([*mapping.values(), *(col for _, col in custom)], default=0) + 1
     first, last, phone_col, email_col, groups_col, branch_col = (
         mapping.get(f, -1) for f in ("first_name", "last_name", "phone", "email", "groups", "branch")
     )
@@ -271,6 +294,9 @@ def normalise(
             reason = _phone_reason(raw_phone, country)
         elif phone in seen:
             reason = f"Duplicate phone number: row {seen[phone]} has the same number."
+        values = None
+        if reason is None and custom:
+            values, reason = _custom_values(custom, cells)
         if reason is not None:
             out.failures.append({"row": number, "values": original, "reason": reason})
             continue
@@ -293,7 +319,7 @@ def normalise(
         groups = split_groups(groups_cell) if groups_cell else []
         first_name, last_name = cells[first].strip()[:100], cells[last].strip()[:100]
         out.good += 1
-        sink((number, first_name, last_name, phone, email, groups, branch_id))
+        sink((number, first_name, last_name, phone, email, groups, branch_id, values))
     if progress:
         progress(out.read, len(out.failures))
     return out

@@ -9,7 +9,7 @@ from app.auth.decorators import ADMINS, role_required
 from app.extensions import db
 from app.htmx import render
 from app.models import MemberImport
-from app.people import bp
+from app.people import bp, custom_fields
 from app.people.imports import services
 from app.people.imports.forms import MappingForm, UploadForm
 from app.people.imports.parsing import FIELD_LABELS, MAX_UPLOAD_BYTES, ImportFileError
@@ -61,7 +61,7 @@ def import_detail(import_id: int):
             return redirect(url_for("people.import_detail", import_id=imp.id), code=303)
         context = {"imp": imp, "counts": services.live_counts(imp), "problems": services.problem_rows(imp)}
         return render_template("people/import_progress.html", **context)
-    form = MappingForm(imp.headers, imp.mapping)
+    form = MappingForm(imp.headers, imp.mapping, custom_fields=custom_fields.church_fields(imp.church_id))
     if form.validate_on_submit():
         services.start(imp, form.chosen_mapping(), form.mode.data == "update")
         return redirect(url_for("people.import_detail", import_id=imp.id), code=303)

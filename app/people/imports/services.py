@@ -25,8 +25,18 @@ from app.cache import Dep
 from app.extensions import db, rds
 from app.models import Branch, Church, MemberImport
 from app.outbound_webhooks import events as webhook_events
+from app.people import custom_fields as cf
 from app.people.imports import sql
-from app.people.imports.parsing import FIELD_LABELS, PREVIEW_ROWS, Normalised, normalise, records, sniff
+from app.people.imports.parsing import (
+    CUSTOM_PREFIX,
+    FIELD_LABELS,
+    PREVIEW_ROWS,
+    Normalised,
+    header_key,
+    normalise,
+    records,
+    sniff,
+)
 from app.security import csvfiles
 
 log = logging.getLogger(__name__)
@@ -38,9 +48,43 @@ PREVIEW_CHECK_ROWS = 2000  # rows the preview checks before the import starts
 STUCK_ERROR = "The import did not finish (the worker stopped). Nothing was imported; you can try again."
 
 
+def custom_columns(imp: MemberImport) -> list[tuple[cf.FieldSpec, int]]:
+    """The church's custom fields mapped to a column ("custom:<key>" in the mapping); other keys are ignored."""
+    fields = {f.key: f for f in cf.church_fields(imp.church_id)}
+    out = []
+    for name, column in (imp.mapping or {}).items():
+        spec = fields.get(name.removeprefix(CUSTOM_PREFIX)) if name.startswith(CUSTOM_PREFIX) else None
+        if spec is not None and isinstance(column, int) and 0 <= column < len(imp.headers):
+            out.append((spec, column))
+    return out
+
+
+def guess_custom(headers: list[str], mapping: dict[str, int], fields: list[cf.FieldSpec]) -> dict[str, int]:
+    """Add "custom:<key>" for each header named like a custom field (its name or key).
+
+    A header that names a custom field exactly ("Campus") is that field, even where the built-in
+    guess took it for something optional (branch, groups).
+    """
+    keys = [header_key(h) for h in headers]
+    out = dict(mapping)
+    for spec in fields:
+        names = {header_key(spec.name), header_key(spec.key)}
+        column = next((i for i, k in enumerate(keys) if k in names), None)
+        if column is None:
+            continue
+        taken_by = [k for k, v in out.items() if v == column]
+        if any(k in ("first_name", "last_name", "phone") or k.startswith(CUSTOM_PREFIX) for k in taken_by):
+            continue
+        for k in taken_by:
+            del out[k]
+        out[CUSTOM_PREFIX + spec.key] = column
+    return out
+
+
 def create_draft(church: Church, user_id: int | None, filename: str, data: bytes) -> MemberImport:
     """Check the upload (ImportFileError when unusable) and keep it as a draft import to preview."""
     sniffed = sniff(data, church.country)
+    mapping = guess_custom(sniffed.headers, sniffed.mapping, cf.church_fields(church.id))
     imp = MemberImport(
         church_id=church.id,
         user_id=user_id,
@@ -50,7 +94,7 @@ def create_draft(church: Church, user_id: int | None, filename: str, data: bytes
         encoding=sniffed.encoding,
         delimiter=sniffed.delimiter,
         headers=sniffed.headers,
-        mapping=sniffed.mapping,
+        mapping=mapping,
         total_rows=sniffed.total_rows,
         status="draft",
     )
@@ -192,6 +236,7 @@ def execute(session: Session, imp: MemberImport, report: Callable[[str, int, int
     text_ = file_text(imp)
     mapping = {k: int(v) for k, v in (imp.mapping or {}).items() if k in FIELD_LABELS and v is not None}
     branches = branch_ids(session, imp.church_id)  # before the COPY: the connection is busy during it
+    custom = custom_columns(imp)
     with copy_rows(session) as write_row:
         parsed = normalise(
             text_,
@@ -201,6 +246,7 @@ def execute(session: Session, imp: MemberImport, report: Callable[[str, int, int
             branches=branches,
             progress=lambda read, failed: report("reading", read, failed),
             sink=write_row,
+            custom=custom,
         )
     watch.lap("parse+copy")
     report("saving", parsed.read, len(parsed.failures))
@@ -231,7 +277,7 @@ def copy_rows(session: Session) -> Iterator[Callable[[tuple], None]]:
     with raw.cursor() as cur:
         cur.execute(sql.CREATE_ROWS)
         with cur.copy(sql.COPY_ROWS) as copy:
-            copy.set_types(["int4", "text", "text", "text", "text", "text[]", "int8"])
+            copy.set_types(["int4", "text", "text", "text", "text", "text[]", "int8", "text"])
             yield copy.write_row
         # Temporary tables have no statistics until analysed; the joins below need them.
         cur.execute("ANALYZE import_rows")
@@ -251,6 +297,8 @@ def apply_rows(session: Session, imp: MemberImport, watch: Stopwatch | None = No
     groups_created = session.execute(text(sql.CREATE_GROUPS), params).rowcount
     session.execute(text(sql.ADD_MEMBERSHIPS), params)
     watch.lap("groups")
+    session.execute(text(sql.APPLY_CUSTOM), params)
+    watch.lap("custom")
     detail = f"import #{imp.id} {imp.filename}"
     session.execute(text(sql.CONSENT_ROWS), {**params, "detail": detail, "user_id": imp.user_id})
     webhook_events.members_imported(imp.church_id)  # one statement, from import_applied
@@ -296,6 +344,7 @@ def check_preview(imp: MemberImport, limit: int = PREVIEW_CHECK_ROWS) -> Normali
         branches=branch_ids(db.session, imp.church_id),
         sink=lambda row: None,
         limit=limit,
+        custom=custom_columns(imp),
     )
 
 

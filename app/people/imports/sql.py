@@ -7,11 +7,12 @@ import_applied; then groups, memberships and consent ledger rows follow from tho
 CREATE_ROWS = """
 DROP TABLE IF EXISTS pg_temp.import_rows, pg_temp.import_applied;
 CREATE TEMPORARY TABLE import_rows (
-    row_no integer, first_name text, last_name text, phone text, email text, groups text[], branch_id bigint
+    row_no integer, first_name text, last_name text, phone text, email text, groups text[], branch_id bigint,
+    custom text
 ) ON COMMIT DROP;
 CREATE TEMPORARY TABLE import_applied (member_id bigint, phone text, inserted boolean, opted_in boolean) ON COMMIT DROP;
 """
-COPY_ROWS = "COPY import_rows (row_no, first_name, last_name, phone, email, groups, branch_id) FROM STDIN"
+COPY_ROWS = "COPY import_rows (row_no, first_name, last_name, phone, email, groups, branch_id, custom) FROM STDIN"
 
 # Blank cells never erase what the church already has. In "skip" mode only placeholder members
 # (created by an inbound text from an unknown number) are filled in; real ones are left alone.
@@ -76,4 +77,22 @@ FROM import_applied a
 WHERE a.opted_in AND NOT a.inserted AND NOT EXISTS (
     SELECT 1 FROM consent_events c WHERE c.member_id = a.member_id AND c.source = 'import' AND c.detail = :detail
 )
+"""
+
+# Custom field values, already checked by type in parsing.normalise (JSON {"<field id>": "<value>"}):
+# only for the rows applied above, only into the church's own fields; blank cells were left out,
+# so they never erase a value the member already has.
+APPLY_CUSTOM = """
+INSERT INTO member_field_values (church_id, member_id, field_id, value_text, value_number, value_date)
+SELECT :church_id, a.member_id, f.id,
+       CASE WHEN f.type IN ('text', 'choice') THEN v.value END,
+       CASE WHEN f.type = 'number' THEN v.value::numeric END,
+       CASE WHEN f.type = 'date' THEN v.value::date END
+FROM import_rows r
+JOIN import_applied a ON a.phone = r.phone
+CROSS JOIN jsonb_each_text(r.custom::jsonb) AS v(field_id, value)
+JOIN custom_fields f ON f.id = v.field_id::bigint AND f.church_id = :church_id
+WHERE r.custom IS NOT NULL
+ON CONFLICT (member_id, field_id) DO UPDATE SET
+    value_text = EXCLUDED.value_text, value_number = EXCLUDED.value_number, value_date = EXCLUDED.value_date
 """

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from app.models import ConsentEvent, Group, GroupMember, Member
 
-FIELDS = {"id", "first_name", "last_name", "phone", "email", "opted_out"}
+FIELDS = {"id", "first_name", "last_name", "phone", "email", "opted_out", "custom_fields"}
 
 
 def test_a_member_is_exactly_the_contract(api, db, church):

@@ -12,7 +12,15 @@ def test_the_document_is_public_and_3_1(client, db):
     assert doc["openapi"] == "3.1.0"
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     member = doc["components"]["schemas"]["Member"]
-    assert set(member["properties"]) == {"id", "first_name", "last_name", "phone", "email", "opted_out"}
+    assert set(member["properties"]) == {
+        "id",
+        "first_name",
+        "last_name",
+        "phone",
+        "email",
+        "opted_out",
+        "custom_fields",
+    }
     assert member["properties"]["phone"]["type"] == ["string", "null"]
     for schema in doc["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)

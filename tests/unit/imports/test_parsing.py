@@ -102,9 +102,9 @@ def test_bad_values_each_get_a_reason_and_bad_optional_values_only_a_warning():
     assert warnings[0] == "“not-an-email” is not an email address; imported without an email."
     assert warnings[1].startswith("No branch named “Uptown”; imported without a branch.")
     assert result.rows == [
-        (4, "C", "Three", "+13125550199", None, [], None),
-        (5, "D", "Four", "+13125550198", None, [], None),
-        (6, "E", "Five", "+13125550197", "e@example.org", [], 7),
+        (4, "C", "Three", "+13125550199", None, [], None, None),
+        (5, "D", "Four", "+13125550198", None, [], None, None),
+        (6, "E", "Five", "+13125550197", "e@example.org", [], 7, None),
     ]
 
 
