@@ -41,6 +41,7 @@ BLUEPRINTS = (
     "app.notifications",
     "app.webapp",
     "app.failures",
+    "app.links",
     "app.api",
 )
 

@@ -42,6 +42,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.people.imports.tasks.sweep_imports", every=600, queue="low"),
     # Member imports whose queued job Redis lost (flushed, restarted empty): queued again.
     Periodic("app.people.imports.tasks.requeue_lost_imports", every=60, queue="low"),
+    # Clicks on tracked links, queued in Redis by /l/<code>, added to their counters.
+    Periodic("app.links.clicks.drain", every=10, queue="low", timeout=120),
     # One-time account links, a week after they expired.
     Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]

@@ -274,14 +274,21 @@ class Summary:
     quiet_hours: bool
 
 
-def summarise(church, body: str, media_urls: list[str], spec, *, send_at: datetime | None = None) -> Summary:
-    """Counter, audience counts, allowance, checks and preview for a draft (a few aggregate queries)."""
+def summarise(
+    church, body: str, media_urls: list[str], spec, *, send_at: datetime | None = None, counted: str | None = None
+) -> Summary:
+    """Counter, audience counts, allowance, checks and preview for a draft (a few aggregate queries).
+
+    `counted` is the text as sent when it differs from the body as typed (short tracked links):
+    the counter and the preview follow it, the checks read what was typed.
+    """
     body = normalise_newlines(body or "")
+    sent = counted if counted is not None else body
     counts = audience_counts(church.id, spec)
-    info = analyze(estimate(body, church))
-    counter = Counter(len(body), info, counts.recipients, bool(media_urls))
+    info = analyze(estimate(sent, church))
+    counter = Counter(len(sent), info, counts.recipients, bool(media_urls))
     allowance = allowance_check(church, counter.total_segments)
-    counter = Counter(len(body), info, counts.recipients, bool(media_urls), allowance.remaining)
+    counter = Counter(len(sent), info, counts.recipients, bool(media_urls), allowance.remaining)
     member = sample_member(church.id, spec)
     first = first_contact_count(church.id, recipients_select(church.id, spec)) if not spec.is_empty else 0
     checks = deliverability_checks(CheckInput(body, church.name, info.segments, first, media_urls))
@@ -292,7 +299,7 @@ def summarise(church, body: str, media_urls: list[str], spec, *, send_at: dateti
         counts=counts,
         allowance=allowance,
         checks=checks,
-        preview=render(body, member, church),
+        preview=render(sent, member, church),
         preview_member=member,
         from_number=branch_number or default_number(church.id),
         branch_number=branch_number is not None,

@@ -16,7 +16,8 @@ from app.broadcasts.audience import AudienceSpec, audience_counts, single_branch
 from app.broadcasts.composer import normalise_newlines, summarise
 from app.broadcasts.forms import MAX_BODY, ComposerForm
 from app.broadcasts.schedules import build_rule, create_schedule, describe, next_run, occurrences
-from app.broadcasts.services import create_broadcast
+from app.broadcasts.services import counted_body, create_broadcast
+from app.broadcasts.tracked_links import base_url, spans
 from app.delivery.segments import SMART_REPLACEMENTS
 from app.extensions import db
 from app.models import (
@@ -126,7 +127,10 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
     form.check_bounds()
     spec = spec_for(form, user)
     send_at = _send_at(form, church.timezone)
-    summary = summarise(church, form.usable_body(), form.media_list(), spec, send_at=send_at)
+    body = form.usable_body()
+    links = spans(normalise_newlines(body))
+    counted = counted_body(normalise_newlines(body), links) if form.track_links.data else None
+    summary = summarise(church, body, form.media_list(), spec, send_at=send_at, counted=counted)
     chips = []
     if spec.member_ids:
         chips = db.session.scalars(
@@ -146,6 +150,8 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
         "can_pick_anyone": user.is_admin,
         "audience_errors": [*getattr(form, "audience_errors", []), *form.member_ids.errors],
         "over_limit": len(form.body.data or "") > MAX_BODY,
+        "links": links,
+        "link_base": base_url(),
         **extra,
     }
 
@@ -223,6 +229,7 @@ def submit(form: ComposerForm, user) -> Broadcast | Schedule:
         idempotency_key=key,
         scheduled_at=form.scheduled_at(church.timezone),
         from_number=single_branch_number(church.id, spec),
+        track_links=bool(form.track_links.data),
     )
 
 
@@ -232,6 +239,7 @@ def fill_from(form: ComposerForm, broadcast: Broadcast, tz: str) -> None:
     form.body.data = broadcast.body
     form.title.data = broadcast.title
     form.media_urls.data = "\n".join(broadcast.media_urls or [])
+    form.track_links.data = broadcast.track_links
     form.everyone.data = spec.everyone
     form.group_ids.data = list(spec.group_ids)
     form.branch_ids.data = list(spec.branch_ids)

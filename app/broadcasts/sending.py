@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from app import merge
+from app.broadcasts.tracked_links import personalise
 from app.dead_letters import add_dead_letter
 from app.delivery import OptedOut, PermanentError, ProviderError, RateLimited, TransientError, make_provider
 from app.delivery.circuit import CircuitBreaker
@@ -55,6 +56,7 @@ class Claimed:
     first_name: str | None
     last_name: str | None
     opted_out: bool
+    codes: dict[int, str] = field(default_factory=dict)  # tracked-link codes by link position
 
 
 @dataclass
@@ -70,6 +72,9 @@ class BatchContext:
     church_name: str = ""
     segments: int = 1
     paused: threading.Event = field(default_factory=threading.Event)
+    # Tracked links: (start, end, position) in the body, and where /l/<code> is served.
+    link_places: list[tuple[int, int, int]] = field(default_factory=list)
+    link_base: str = ""
 
 
 def send_rows(ctx: BatchContext, claim: Callable[[int], list[Claimed]], limit: int, circuit: CircuitBreaker) -> str:
@@ -223,7 +228,8 @@ def _send_one(ctx, provider, limiter, circuit, row: Claimed, *, probe: bool = Fa
     """One recipient: send with retries; the outcome says what the provider made of it."""
     try:
         body = merge.render_values(
-            ctx.body, {"first_name": row.first_name, "last_name": row.last_name, "church_name": ctx.church_name}
+            personalise(ctx.body, ctx.link_places, row.codes, ctx.link_base),
+            {"first_name": row.first_name, "last_name": row.last_name, "church_name": ctx.church_name},
         )
     except Exception as exc:
         raise _NotSent("render") from exc

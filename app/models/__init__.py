@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.connect import ConnectCard, ConnectSubmission
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
+from app.models.links import LinkCode, TrackedLink
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
 from app.models.notifications import NotificationSetting, PushSubscription, UnreadMailSent
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
@@ -34,6 +35,7 @@ __all__ = [
     "GroupLeader",
     "GroupMember",
     "Keyword",
+    "LinkCode",
     "Member",
     "MemberImport",
     "NotificationSetting",
@@ -45,6 +47,7 @@ __all__ = [
     "Subscription",
     "Template",
     "TotpSecret",
+    "TrackedLink",
     "UnreadMailSent",
     "UsagePeriod",
     "User",

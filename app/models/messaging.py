@@ -78,6 +78,8 @@ class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
     failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
     skipped_count: Mapped[int] = mapped_column(default=0, server_default="0")
     unknown_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Each recipient's text carries its own /l/<code> in place of each link (app.links).
+    track_links: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class BroadcastRecipient(IdMixin, TenantMixin, Base):

@@ -34,6 +34,7 @@ DOMAINS = {
     "notifications",
     "webapp",
     "failures",
+    "links",
 }
 # Leaves: plumbing every domain may use, which knows no domain.
 LEAVES = {
