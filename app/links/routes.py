@@ -1,4 +1,4 @@
-"""`GET /l/<code>`: the short link in a broadcast's text. Public, no session work, no write."""
+"""`GET /l/<code>`: the short link in a broadcast's text. Public; it reads one row and writes nothing."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ from werkzeug.utils import redirect
 
 from app.extensions import limiter
 from app.links import bp, clicks, codes
-
-# Per client address: a congregation on one carrier's shared address clicks at once after a
-# broadcast, so generous; a script guessing codes (about 47 bits of them) gets nowhere at this rate.
-LINK_RATE_LIMIT = "300 per minute"
 
 
 class ExactLocation(Response):
@@ -26,16 +22,21 @@ class ExactLocation(Response):
 
 
 @bp.route("/l/<code>", methods=["GET", "HEAD"])
-@limiter.limit(lambda: current_app.config.get("LINK_RATE_LIMIT", LINK_RATE_LIMIT))
+# Limited per client address (LINK_RATE_LIMIT, 300 a minute) by clicks.admit in the same Redis round
+# trip that queues the click: a congregation behind one carrier's shared address clicks at once
+# after a broadcast, so generous; a script guessing codes (about 47 bits of them) gets nowhere.
+@limiter.exempt
 def follow(code: str):
     """302 to exactly the stored link (never anywhere else); the click is counted later."""
     if not codes.well_formed(code):
         abort(404)
+    purpose = request.headers.get("Sec-Purpose") or request.headers.get("Purpose") or request.headers.get("X-Purpose")
+    bot = clicks.is_bot(request.method, request.headers.get("User-Agent"), purpose)
+    if not clicks.admit(code, bot, request.remote_addr or "-", current_app.config["LINK_RATE_LIMIT"]):
+        abort(429)
     url = codes.target(code)
     if url is None:
         abort(404)
-    purpose = request.headers.get("Sec-Purpose") or request.headers.get("Purpose") or request.headers.get("X-Purpose")
-    clicks.record(code, clicks.is_bot(request.method, request.headers.get("User-Agent"), purpose))
     response = redirect(url, 302, ExactLocation)
     # Every click comes back here to be counted, and the code does not travel on to the target.
     response.headers["Cache-Control"] = "no-store"

@@ -91,7 +91,7 @@ def test_the_redirect_goes_exactly_to_the_link_and_counts_people_apart(db, clien
     assert client.get("/l/bad-code").status_code == 404
     assert client.get(f"/l/{first}x").status_code == 404
 
-    assert clicks.drain() == 7
+    assert clicks.drain() == 8  # the unknown code's line too, matched by no row
     db.session.expire_all()
     one = db.session.get(LinkCode, first)
     assert (one.clicks, one.bot_clicks) == (2, 4)
@@ -142,3 +142,13 @@ def test_an_edit_writes_the_links_and_codes_again(db, church, owner, small_group
     assert not broadcast.track_links
     left = select(func.count()).select_from(TrackedLink).where(TrackedLink.broadcast_id == broadcast.id)
     assert db.session.scalar(left) == 0
+
+
+def test_a_client_over_the_limit_is_refused_and_not_counted(db, app, client, church, small_group, send_to, monkeypatch):
+    broadcast = send_to(AudienceSpec(group_ids=[small_group.id]), body=BODY, track_links=True)
+    code = codes_of(db, broadcast)[0][0]
+    monkeypatch.setitem(app.config, "LINK_RATE_LIMIT", "3 per minute")
+    person = {"User-Agent": "Mozilla/5.0 (Android 14) Mobile"}
+    answers = [client.get(f"/l/{code}", headers=person).status_code for _ in range(5)]
+    assert answers == [302, 302, 302, 429, 429]
+    assert clicks.drain() == 3
