@@ -218,6 +218,7 @@ def submit(form: ComposerForm, user) -> Broadcast | Schedule:
             audience=spec.to_dict(),
             rec=form.recurrence(church.timezone),
             idempotency_key=key,
+            track_links=bool(form.track_links.data),
         )
     return create_broadcast(
         church,

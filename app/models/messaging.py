@@ -42,6 +42,8 @@ class Schedule(IdMixin, TimestampMixin, TenantMixin, Base):
     last_run_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # Each run's broadcast tracks its links (see Broadcast.track_links).
+    track_links: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):

@@ -3,7 +3,8 @@
 Revision ID: 0025_tracked_links
 Revises: 0021_connect_card
 
-broadcasts.track_links says the composer's "Track links" was ticked. tracked_links holds each link
+broadcasts.track_links (and schedules.track_links, for each run) says the composer's "Track links"
+was ticked. tracked_links holds each link
 of such a broadcast (in body order, with where it sits in the body, so a text sent after a
 deploy replaces exactly what was found when it was written); link_codes one unguessable code per recipient and link, which
 `/l/<code>` looks up by primary key (collation "C": codes are case-sensitive ASCII and compare
@@ -21,6 +22,7 @@ depends_on = None
 
 def upgrade():
     op.add_column("broadcasts", sa.Column("track_links", sa.Boolean(), server_default="false", nullable=False))
+    op.add_column("schedules", sa.Column("track_links", sa.Boolean(), server_default="false", nullable=False))
     op.create_table(
         "tracked_links",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -82,4 +84,5 @@ def upgrade():
 def downgrade():
     op.drop_table("link_codes")
     op.drop_table("tracked_links")
+    op.drop_column("schedules", "track_links")
     op.drop_column("broadcasts", "track_links")

@@ -42,3 +42,30 @@ def test_the_choice_travels_through_confirmation_to_the_broadcast(client, login_
     assert client.post("/broadcasts", data=untracked).status_code == 302
     b = db.session.scalar(select(Broadcast).where(Broadcast.idempotency_key == "plain-1"))
     assert not b.track_links and b.segments_per_message == 2
+
+
+def test_a_repeating_broadcast_tracks_the_links_of_each_run(client, login_as, compose, db, church):
+    from datetime import date, timedelta
+
+    from sqlalchemy import func
+
+    from app.broadcasts.schedules import run_due_schedules
+    from app.models import LinkCode, Schedule, TrackedLink
+
+    login_as("owner")
+    until = (date.today() + timedelta(days=60)).isoformat()
+    data = compose(body="Grace: https://grace.example.org/live", track_links="y", idempotency_key="repeat-tracked")
+    data.update(when="repeat", repeat_freq="weekly", weekdays=["SU", "WE"], send_time="09:00", until=until)
+    assert client.post("/broadcasts", data=data).status_code == 302
+    schedule = db.session.scalar(select(Schedule).where(Schedule.idempotency_key == "repeat-tracked"))
+    assert schedule.track_links
+    assert run_due_schedules(now=schedule.next_run_at + timedelta(minutes=1)) == 1
+    run = db.session.scalar(select(Broadcast).where(Broadcast.schedule_id == schedule.id))
+    assert run.track_links
+    codes = (
+        select(func.count())
+        .select_from(LinkCode)
+        .join(TrackedLink, TrackedLink.id == LinkCode.link_id)
+        .where(TrackedLink.broadcast_id == run.id)
+    )
+    assert db.session.scalar(codes) == run.recipient_count > 0
