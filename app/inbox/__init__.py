@@ -22,4 +22,4 @@ bp.add_app_template_test(is_note, "note")
 bp.add_app_template_test(is_image, "image")
 
 # Declares its views on bp.
-from app.inbox import routes  # noqa: E402,F401
+from app.inbox import new_text_routes, routes  # noqa: E402,F401

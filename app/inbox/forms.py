@@ -14,6 +14,10 @@ class ReplyForm(FlaskForm):
     body = TextAreaField("Reply", validators=[DataRequired("Write a message first."), Length(max=MAX_BODY)])
 
 
+class NewTextForm(FlaskForm):
+    body = TextAreaField("Message", validators=[DataRequired("Write a message first."), Length(max=MAX_BODY)])
+
+
 class NoteForm(FlaskForm):
     body = TextAreaField("Internal note", validators=[DataRequired("Write the note first."), Length(max=5000)])
 
