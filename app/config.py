@@ -183,8 +183,14 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
         "TRUSTED_PROXY_HOPS": _proxy_hops(env),
         "LINK_RATE_LIMIT": _rate(env, "LINK_RATE_LIMIT", "300 per minute"),
+        # Pictures staff attach to texts: kept here, fetched by the provider from a signed URL.
+        "MEDIA_ROOT": env.get("MEDIA_ROOT", "").strip() or os.path.join(_ROOT, ".var", "media"),
+        "MEDIA_URL_SECONDS": _positive_int(env, "MEDIA_URL_SECONDS", 7 * 86400),
         **_vapid(env),
     }
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:

@@ -23,16 +23,17 @@ from app.broadcasts.audience import (
     single_branch_number,
 )
 from app.broadcasts.quiet_hours import in_quiet_hours
-from app.delivery.segments import MAX_SEGMENTS, SegmentInfo, analyze, replace_smart_characters
+from app.delivery.segments import (
+    MAX_SEGMENTS,
+    PRICE_PER_MMS,
+    PRICE_PER_SEGMENT,
+    SegmentInfo,
+    analyze,
+    replace_smart_characters,
+)
 from app.extensions import db
 from app.merge import estimate, render
 from app.models import BroadcastRecipient, Member
-
-# What one outbound SMS segment costs on a US long code (10DLC) at Telnyx list price, before
-# carrier pass-through fees. It only feeds the composer's estimate; the bill is the provider's.
-PRICE_PER_SEGMENT = Decimal("0.004")
-# MMS is billed per message, not per segment.
-PRICE_PER_MMS = Decimal("0.015")
 
 SHORTENERS = (
     "bit.ly",

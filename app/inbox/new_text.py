@@ -48,8 +48,8 @@ def number_for(member: Member) -> PhoneNumber | None:
     return db.session.scalar(numbers.order_by(PhoneNumber.is_default.desc(), PhoneNumber.id).limit(1))
 
 
-def start(user: User, member: Member, body: str) -> ConversationMessage:
-    """Queue `body` to `member` in their conversation (opened if need be), as an inbox reply is."""
+def start(user: User, member: Member, body: str, media: list[dict] | None = None) -> ConversationMessage:
+    """Queue `body` (and a picture) to `member` in their conversation (opened if need be), as a reply is."""
     if not can_see_member(user, member):
         raise PermissionDenied("This member is not in a group you lead.")
     reason = opt_out_reason(member)
@@ -59,4 +59,4 @@ def start(user: User, member: Member, body: str) -> ConversationMessage:
     if number is None:
         raise ValidationError("This church has no sending number yet. Add one in Settings first.")
     conversation = find_or_open_conversation(member.church_id, member.id, number)
-    return reply(conversation, user, body)
+    return reply(conversation, user, body, media)

@@ -6,12 +6,13 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.decorators import STAFF, role_required
+from app.delivery.segments import PRICE_PER_MMS, analyze
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
 from app.htmx import render
 from app.inbox import bp, new_text
 from app.inbox.forms import NewTextForm
-from app.inbox.services import MAX_BODY, opt_out_reason
+from app.inbox.services import MAX_BODY, attachments, opt_out_reason
 from app.models import Member
 from app.people.queries import MAX_QUERY
 from app.people.services import can_see_member
@@ -40,7 +41,8 @@ def new_text_page():
             status = 422
         else:
             try:
-                message = new_text.start(current_user, member, form.body.data)
+                attached = attachments(member.church_id, form.picture.data, form.media_url.data)
+                message = new_text.start(current_user, member, form.body.data, attached)
             except (ValidationError, PermissionDenied) as err:
                 db.session.rollback()
                 status, error = 422, err.message
@@ -55,5 +57,8 @@ def new_text_page():
         "matches": matches,
         "error": error,
         "max_body": MAX_BODY,
+        "info": analyze(form.body.data or ""),
+        "mms": form.has_picture(),
+        "mms_price": PRICE_PER_MMS,
     }
     return render("inbox/new.html", status=status, **context)

@@ -51,6 +51,7 @@ LEAVES = {
     "mail",
     "audit",
     "merge",
+    "media",
 }
 
 

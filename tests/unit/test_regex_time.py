@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app import merge
-from app.broadcasts import composer
+from app import media, merge
+from app.broadcasts import composer, tracked_links
 from app.delivery import simmail, simnumbers, simstate
 from app.keywords import card_consent
 from app.people import phones, queries
@@ -48,6 +48,7 @@ PATTERNS = {
     "simmail.URL_RE": simmail.URL_RE,
     "csvfiles.E164": csvfiles.E164,
     "card_consent._YES": card_consent._YES,
+    "media._STORED": media._STORED,
 }
 
 # Functions that build or apply a pattern inline over user text.
@@ -62,6 +63,7 @@ FUNCTIONS = {
     "masking.mask_text": masking.mask_text,
     "slugify": slugify,
     "simmail.linkify": simmail.linkify,
+    "tracked_links.spans": tracked_links.spans,
 }
 
 UNITS = [
