@@ -1,6 +1,6 @@
 """Tracked links: server time of `GET /l/<code>` under gunicorn as `make dev` runs it, against a bare Flask 302.
 
-    .venv/bin/python bench/tracked_links.py -n 10000 --requests 20000 --concurrency 16
+    .venv/bin/python bench/tracked_links.py -n 10000 --requests 20000 --concurrency 4
 
 Creates its own database (koinonia_bench_links on the test server) with a tracked broadcast of
 n recipients and two links, made through the real set-based path (the time to make the codes is
@@ -9,8 +9,9 @@ min(4, 2 x cores), 4 threads) and asks for random codes from `--concurrency` kep
 connections with a phone's User-Agent. Server time is gunicorn's own request time (%(D)s in
 the access log): from the request read to the answer written, in the worker. The same load then
 goes to bench/bare_redirect_app.py (Flask and a 302, nothing else) under the same settings.
-Prints p50/p95/p99 of both, their ratio, the clicks drained afterwards, and `uptime` load before
-and after. Asserts nothing.
+Prints p50/p95/p99 of both, their ratio, the workers' CPU per request (which load from other
+processes does not inflate), the clicks drained afterwards, and `uptime` load before and after.
+Asserts nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from delivery_throughput import database_url, recreate_database  # noqa: E402
 from httpload import exchange  # noqa: E402
 from simulator_throughput import free_port, wait_http  # noqa: E402
+from webhook_intake import children, cpu_seconds  # noqa: E402
 
 NUMBER = "+13125557777"
 LINKS = "Grace: Easter at https://grace.example.org/easter?from=sms and grace.church/kids"
@@ -124,21 +126,27 @@ def uptime() -> str:
 
 
 def measure(target: str, env: dict, paths: list[str], concurrency: int, warmup: list[str]) -> tuple[list[float], float]:
-    """Start gunicorn on `target`, warm it, run the load; (server times in ms, wall seconds)."""
+    """Start gunicorn on `target`, warm it, run the load; (server times in ms, worker CPU ms per request)."""
     port = free_port()
     log = Path(tempfile.mkdtemp()) / "access.log"
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
     command += ["--access-logfile", str(log), "--access-logformat", "%(U)s %(s)s %(D)s", "--pythonpath", "bench"]
     web = subprocess.Popen([*command, target], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_http(f"http://127.0.0.1:{port}/l/warmup000", timeout=30)
+        wait_http(f"http://127.0.0.1:{port}/l/warmup000", timeout=180)
         load(port, warmup, concurrency)  # every worker and thread connected, imported, warm
         time.sleep(0.5)
         log.write_text("")
+        workers = children(web.pid)
+        before = {pid: cpu_seconds(pid) for pid in workers}
         wall, statuses = load(port, paths, concurrency)
+        cpu = sum(cpu_seconds(pid) - before[pid] for pid in workers) / len(paths) * 1000
         time.sleep(0.5)
-        print(f"  {target}: {len(paths)} requests in {wall:.2f}s = {len(paths) / wall:,.0f}/s, statuses {statuses}")
-        return server_times(log), wall
+        print(
+            f"  {target}: {len(paths)} requests in {wall:.2f}s = {len(paths) / wall:,.0f}/s, statuses {statuses}, "
+            f"worker CPU {cpu:.2f} ms/request"
+        )
+        return server_times(log), cpu
     finally:
         web.terminate()
         try:
@@ -152,7 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10_000, help="recipients of the tracked broadcast")
     parser.add_argument("--requests", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    # One request in flight per gunicorn worker by default: more only measures GIL and run-queue waits.
+    parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:63809/13"))
     args = parser.parse_args()
 
@@ -185,9 +194,9 @@ def main() -> None:
     paths = [f"/l/{random.choice(codes)}" for _ in range(args.requests)]
     warmup = [f"/l/{random.choice(codes)}" for _ in range(500)]
     print(f"load before: {uptime()}")
-    ours, _ = measure("wsgi:app", env, paths, args.concurrency, warmup)
+    ours, ours_cpu = measure("wsgi:app", env, paths, args.concurrency, warmup)
     queued = client.llen(KEY)
-    bare, _ = measure("bare_redirect_app:app", env, paths, args.concurrency, warmup)
+    bare, bare_cpu = measure("bare_redirect_app:app", env, paths, args.concurrency, warmup)
     print(f"load after:  {uptime()}")
     print(f"gunicorn gthread, workers min(4, 2 x {os.cpu_count()} cores), 4 threads; {args.concurrency} connections")
     for name, times in (("/l/<code> (Koinonia)", ours), ("bare Flask 302", bare)):
