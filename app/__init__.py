@@ -44,6 +44,7 @@ BLUEPRINTS = (
     "app.notifications",
     "app.webapp",
     "app.failures",
+    "app.links",
     "app.api",
 )
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from dotenv import load_dotenv
+from limits import parse_many
 
 
 class ConfigError(Exception):
@@ -194,8 +195,25 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "OPS_ADMIN_EMAILS": _emails(env, "OPS_ADMIN_EMAILS"),
         "TRUSTED_PROXY_HOPS": _proxy_hops(env),
+        "LINK_RATE_LIMIT": _rate(env, "LINK_RATE_LIMIT", "300 per minute"),
+        # Pictures staff attach to texts: kept here, fetched by the provider from a signed URL.
+        "MEDIA_ROOT": env.get("MEDIA_ROOT", "").strip() or os.path.join(_ROOT, ".var", "media"),
+        "MEDIA_URL_SECONDS": _positive_int(env, "MEDIA_URL_SECONDS", 7 * 86400),
         **_vapid(env),
     }
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Flask-Limiter rate ("300 per minute"), checked at start rather than on the first request."""
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '300 per minute'") from None
+    return value
 
 
 def _b64url(value: str) -> bytes:

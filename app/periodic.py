@@ -52,6 +52,8 @@ PERIODIC: list[Periodic] = [
     Periodic("app.integrations.tasks.sweep", every=300, queue="low"),
     # Automations: enroll people whose trigger fired, run the steps that are due (each once).
     Periodic("app.automations.tasks.run_due_job", every=15, queue="default"),
+    # Clicks on tracked links, queued in Redis by /l/<code>, added to their counters.
+    Periodic("app.links.clicks.drain", every=10, queue="low", timeout=120),
     # One-time account links, a week after they expired.
     Periodic("app.accounts.tasks.purge_old_tokens", every=3600, queue="low"),
 ]

@@ -23,17 +23,18 @@ from app.broadcasts.audience import (
     single_branch_number,
 )
 from app.broadcasts.quiet_hours import in_quiet_hours
-from app.delivery.segments import MAX_SEGMENTS, SegmentInfo, analyze, replace_smart_characters
+from app.delivery.segments import (
+    MAX_SEGMENTS,
+    PRICE_PER_MMS,
+    PRICE_PER_SEGMENT,
+    SegmentInfo,
+    analyze,
+    replace_smart_characters,
+)
 from app.extensions import db
 from app.merge import estimate, render
 from app.models import BroadcastRecipient, Member
 from app.people.custom_fields import member_merge_values, merge_fields
-
-# What one outbound SMS segment costs on a US long code (10DLC) at Telnyx list price, before
-# carrier pass-through fees. It only feeds the composer's estimate; the bill is the provider's.
-PRICE_PER_SEGMENT = Decimal("0.004")
-# MMS is billed per message, not per segment.
-PRICE_PER_MMS = Decimal("0.015")
 
 SHORTENERS = (
     "bit.ly",
@@ -275,15 +276,22 @@ class Summary:
     quiet_hours: bool
 
 
-def summarise(church, body: str, media_urls: list[str], spec, *, send_at: datetime | None = None) -> Summary:
-    """Counter, audience counts, allowance, checks and preview for a draft (a few aggregate queries)."""
+def summarise(
+    church, body: str, media_urls: list[str], spec, *, send_at: datetime | None = None, counted: str | None = None
+) -> Summary:
+    """Counter, audience counts, allowance, checks and preview for a draft (a few aggregate queries).
+
+    `counted` is the text as sent when it differs from the body as typed (short tracked links):
+    the counter and the preview follow it, the checks read what was typed.
+    """
     body = normalise_newlines(body or "")
+    sent = counted if counted is not None else body
     counts = audience_counts(church.id, spec)
     custom = merge_fields(church.id)
-    info = analyze(estimate(body, church, custom.estimates))
-    counter = Counter(len(body), info, counts.recipients, bool(media_urls))
+    info = analyze(estimate(sent, church, custom.estimates))
+    counter = Counter(len(sent), info, counts.recipients, bool(media_urls))
     allowance = allowance_check(church, counter.total_segments)
-    counter = Counter(len(body), info, counts.recipients, bool(media_urls), allowance.remaining)
+    counter = Counter(len(sent), info, counts.recipients, bool(media_urls), allowance.remaining)
     member = sample_member(church.id, spec)
     first = first_contact_count(church.id, recipients_select(church.id, spec)) if not spec.is_empty else 0
     checks = deliverability_checks(CheckInput(body, church.name, info.segments, first, media_urls))
@@ -295,7 +303,7 @@ def summarise(church, body: str, media_urls: list[str], spec, *, send_at: dateti
         allowance=allowance,
         checks=checks,
         preview=render(
-            body, member, church, member_merge_values(church.id, member.id if member else None), custom.keys
+            sent, member, church, member_merge_values(church.id, member.id if member else None), custom.keys
         ),
         preview_member=member,
         from_number=branch_number or default_number(church.id),

@@ -19,9 +19,11 @@ from sqlalchemy import delete, select
 
 from app import audit, cache, merge
 from app.billing import allowance
+from app.broadcasts import tracked_links
 from app.broadcasts.audience import AudienceSpec, default_number, single_branch_number
 from app.broadcasts.services import (
     _segments_per_message,
+    counted_body,
     create_broadcast,
     enqueue_batches,
     insert_recipients,
@@ -31,6 +33,7 @@ from app.broadcasts.services import (
 from app.delivery.errors import TRANSIENT
 from app.errors import Conflict, ValidationError
 from app.extensions import db
+from app.links import codes as link_codes
 from app.models import Broadcast, BroadcastRecipient, Church, User
 
 
@@ -100,6 +103,7 @@ def send_again(original: Broadcast, actor: User, member_ids: list[int], *, prefi
         spec=AudienceSpec(member_ids=member_ids),
         idempotency_key=idempotency_key,
         from_number=original.from_number,
+        track_links=original.track_links,
     )
 
 
@@ -115,8 +119,11 @@ def edit_scheduled(
     media_urls: list[str],
     spec: AudienceSpec,
     scheduled_at: datetime | None,
+    track_links: bool | None = None,
 ) -> Broadcast:
     """Change a scheduled broadcast's text, audience and time (None or past: send it now).
+
+    `track_links` None keeps the broadcast's choice; its links and codes are written again.
 
     Conflict once it has started; ValidationError for what the composer would refuse.
     """
@@ -133,7 +140,9 @@ def edit_scheduled(
     if spec.is_empty:
         raise ValidationError("Choose who should receive this broadcast.")
     church = db.session.get(Church, locked.church_id)
-    encoding, segments = _segments_per_message(church, body, media_urls)
+    track = locked.track_links if track_links is None else track_links
+    tracked = tracked_links.spans(body) if track else []
+    encoding, segments = _segments_per_message(church, counted_body(body, tracked), media_urls)
     # Every recipient is still queued: the audience is simply written again.
     db.session.execute(delete(BroadcastRecipient).where(BroadcastRecipient.broadcast_id == locked.id))
     count = insert_recipients(church.id, locked.id, spec)
@@ -142,6 +151,9 @@ def edit_scheduled(
     need = allowance.check(church, count * segments)
     if not need.ok:
         raise ValidationError(need.reason or "This broadcast is over the plan's monthly allowance.")
+    # The old codes went with the old recipients; the links may have changed with the text.
+    link_codes.attach(church.id, locked.id, [(s.start, s.end, s.url) for s in tracked])
+    locked.track_links = bool(tracked)
     now = datetime.now(UTC)
     start_now = scheduled_at is None or scheduled_at <= now
     locked.title = (title or "").strip()[: merge.TITLE_MAX] or None

@@ -82,6 +82,7 @@ def edit(broadcast_id: int):
             media_urls=form.media_list(),
             spec=pages.spec_for(form, current_user),
             scheduled_at=form.scheduled_at(church.timezone),
+            track_links=bool(form.track_links.data),
         )
     except Conflict as err:
         return _refused(err, broadcast.id)

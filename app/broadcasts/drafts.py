@@ -47,6 +47,7 @@ class Draft:
     send_at: datetime | None = None  # a one-off send later (UTC); None with no recurrence: now
     recurrence: Recurrence | None = None
     idempotency_key: str | None = None
+    track_links: bool = False  # each recipient's text carries /l/<code> for each link (app.links)
 
     def first_send_at(self, tz: str) -> datetime | None:
         """When it first goes out, for the quiet-hours check (None: now)."""
@@ -185,6 +186,7 @@ def send(user, draft: Draft, *, spec: AudienceSpec | None = None, summarise_firs
             audience=spec.to_dict(),
             rec=draft.recurrence,
             idempotency_key=key,
+            track_links=draft.track_links,
         )
     else:
         result = create_broadcast(
@@ -197,5 +199,6 @@ def send(user, draft: Draft, *, spec: AudienceSpec | None = None, summarise_firs
             idempotency_key=key,
             scheduled_at=draft.send_at,
             from_number=single_branch_number(church.id, spec),
+            track_links=draft.track_links,
         )
     return Sent(result, spec, summary)

@@ -79,6 +79,8 @@ class ComposerForm(FlaskForm):
         "Picture or file links (MMS)",
         validators=[Optional(), Length(max=MAX_MEDIA_TEXT, message=f"At most {MAX_MEDIA} links.")],
     )
+    # Offered when the body holds a link: each recipient's text then carries its own short link.
+    track_links = BooleanField("Track links")
     everyone = BooleanField("Everyone")
     group_ids = CheckboxListField("Groups", coerce=int, validate_choice=False)
     branch_ids = CheckboxListField("Branches", coerce=int, validate_choice=False)

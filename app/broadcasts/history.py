@@ -20,7 +20,16 @@ from app.broadcasts.schedules import describe
 from app.broadcasts.services import broadcast_progress
 from app.broadcasts.visibility import broadcast_visible, recipient_visible, reply_visible, visible_counts
 from app.extensions import db
-from app.models import Broadcast, BroadcastRecipient, Church, ConversationMessage, Member, Schedule
+from app.models import (
+    Broadcast,
+    BroadcastRecipient,
+    Church,
+    ConversationMessage,
+    LinkCode,
+    Member,
+    Schedule,
+    TrackedLink,
+)
 from app.people.custom_fields import member_merge_values, merge_fields
 
 PAGE_SIZE = 25
@@ -133,6 +142,30 @@ def preview(broadcast: Broadcast, user) -> dict:
     return {"preview_body": body, "preview_for": name or "a recipient"}
 
 
+def link_clicks(broadcast: Broadcast, user) -> list:
+    """Per tracked link: clicks and unique clickers (people), and preview or bot fetches apart,
+    over the recipients `user` may see. One grouped query over the links' codes."""
+    if not broadcast.track_links:
+        return []
+    return db.session.execute(
+        select(
+            TrackedLink.url,
+            func.coalesce(func.sum(LinkCode.clicks), 0).label("clicks"),
+            func.count().filter(LinkCode.clicks > 0).label("clickers"),
+            func.coalesce(func.sum(LinkCode.bot_clicks), 0).label("bot_clicks"),
+        )
+        .join(LinkCode, LinkCode.link_id == TrackedLink.id)
+        .join(BroadcastRecipient, BroadcastRecipient.id == LinkCode.recipient_id)
+        .where(
+            TrackedLink.church_id == broadcast.church_id,
+            TrackedLink.broadcast_id == broadcast.id,
+            recipient_visible(user),
+        )
+        .group_by(TrackedLink.id, TrackedLink.url, TrackedLink.position)
+        .order_by(TrackedLink.position)
+    ).all()
+
+
 def detail(broadcast: Broadcast, user) -> dict:
     """Context for the detail page and its progress partial, limited to what `user` may see."""
     failed = db.session.execute(
@@ -158,6 +191,7 @@ def detail(broadcast: Broadcast, user) -> dict:
         "held_until": held_until,
         "progress": progress,
         "failed": failed,
+        "links": link_clicks(broadcast, user),
         "replies": replies.get(broadcast.id, 0),
         "audience_names": describe_audience(AudienceSpec.from_dict(broadcast.audience), broadcast.church_id),
         "can_cancel": broadcast.status in ("scheduled", "sending", "paused") and not progress["done"] and manage,

@@ -19,9 +19,11 @@ from app.broadcasts.audience import (
     filter_label,
     filter_options,
 )
-from app.broadcasts.composer import summarise
+from app.broadcasts.composer import normalise_newlines, summarise
 from app.broadcasts.forms import MAX_BODY, ComposerForm
 from app.broadcasts.schedules import build_rule, describe, occurrences
+from app.broadcasts.services import counted_body
+from app.broadcasts.tracked_links import base_url, spans
 from app.delivery.segments import SMART_REPLACEMENTS
 from app.extensions import db
 from app.models import (
@@ -94,7 +96,10 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
     form.check_bounds()
     spec = spec_for(form, user)
     send_at = draft_of(form, church.timezone).first_send_at(church.timezone)
-    summary = summarise(church, form.usable_body(), form.media_list(), spec, send_at=send_at)
+    body = form.usable_body()
+    links = spans(normalise_newlines(body))
+    counted = counted_body(normalise_newlines(body), links) if form.track_links.data else None
+    summary = summarise(church, body, form.media_list(), spec, send_at=send_at, counted=counted)
     chips = []
     if spec.member_ids:
         chips = db.session.scalars(
@@ -116,6 +121,8 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
         "custom_merge_tags": ["{" + key + "}" for key in merge_fields(church.id).keys],
         "audience_errors": [*getattr(form, "audience_errors", []), *form.member_ids.errors],
         "over_limit": len(form.body.data or "") > MAX_BODY,
+        "links": links,
+        "link_base": base_url(),
         **extra,
     }
 
@@ -176,6 +183,7 @@ def draft_of(form: ComposerForm, tz: str) -> drafts.Draft:
         send_at=form.scheduled_at(tz),
         recurrence=form.recurrence(tz),
         idempotency_key=form.idempotency_key.data,
+        track_links=bool(form.track_links.data),
     )
 
 
@@ -191,6 +199,7 @@ def fill_from(form: ComposerForm, broadcast: Broadcast, tz: str) -> None:
     form.body.data = broadcast.body
     form.title.data = broadcast.title
     form.media_urls.data = "\n".join(broadcast.media_urls or [])
+    form.track_links.data = broadcast.track_links
     form.everyone.data = spec.everyone
     form.group_ids.data = list(spec.group_ids)
     form.branch_ids.data = list(spec.branch_ids)

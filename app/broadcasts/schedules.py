@@ -134,6 +134,7 @@ def create_schedule(
     audience: dict,
     rec: Recurrence,
     idempotency_key: str | None = None,
+    track_links: bool = False,
 ) -> Schedule:
     """Store a recurring broadcast; its first run is the first occurrence from now on.
 
@@ -156,6 +157,7 @@ def create_schedule(
         "enabled": True,
         "created_by_id": user.id,
         "idempotency_key": idempotency_key,
+        "track_links": track_links,
     }
     # ON CONFLICT DO NOTHING: a concurrent double click inserts once; the loser reads the winner's row.
     new_id = db.session.scalar(
@@ -222,6 +224,7 @@ def run_schedule(schedule_id: int, occurrence: datetime, now: datetime) -> bool:
                 scheduled_at=None,
                 schedule_id=schedule.id,
                 occurrence_at=occurrence,
+                track_links=schedule.track_links,
             )
             created = True
         except AppError as exc:

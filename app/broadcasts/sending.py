@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from app import merge
+from app.broadcasts.tracked_links import personalise
 from app.dead_letters import add_dead_letter
 from app.delivery import OptedOut, PermanentError, ProviderError, RateLimited, TransientError, make_provider
 from app.delivery.circuit import CircuitBreaker
@@ -57,6 +58,7 @@ class Claimed:
     opted_out: bool
     # The member's custom field values as merge text (key -> text); unset fields are absent.
     custom: dict[str, str] = field(default_factory=dict)
+    codes: dict[int, str] = field(default_factory=dict)  # tracked-link codes by link position
 
 
 @dataclass
@@ -74,6 +76,9 @@ class BatchContext:
     # The church's custom field keys: merge fields a member without a value renders as the fallback.
     custom_keys: tuple[str, ...] = ()
     paused: threading.Event = field(default_factory=threading.Event)
+    # Tracked links: (start, end, position) in the body, and where /l/<code> is served.
+    link_places: list[tuple[int, int, int]] = field(default_factory=list)
+    link_base: str = ""
 
 
 def send_rows(ctx: BatchContext, claim: Callable[[int], list[Claimed]], limit: int, circuit: CircuitBreaker) -> str:
@@ -227,7 +232,7 @@ def _send_one(ctx, provider, limiter, circuit, row: Claimed, *, probe: bool = Fa
     """One recipient: send with retries; the outcome says what the provider made of it."""
     try:
         body = merge.render_values(
-            ctx.body,
+            personalise(ctx.body, ctx.link_places, row.codes, ctx.link_base),
             {**row.custom, "first_name": row.first_name, "last_name": row.last_name, "church_name": ctx.church_name},
             ctx.custom_keys,
         )

@@ -18,10 +18,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app import audit, cache, merge
 from app.billing import allowance
+from app.broadcasts import tracked_links
 from app.broadcasts.audience import AudienceSpec, default_number, recipients_select, single_branch_number
 from app.delivery.segments import analyze
 from app.errors import ValidationError
 from app.extensions import db, rds
+from app.links import codes as link_codes
 from app.merge import TITLE_MAX
 from app.models import Broadcast, BroadcastRecipient, Church, User
 from app.people.custom_fields import merge_fields
@@ -78,8 +80,12 @@ def create_broadcast(
     schedule_id: int | None = None,
     occurrence_at: datetime | None = None,
     from_number: str | None = None,
+    track_links: bool = False,
 ) -> Broadcast:
     """Create a broadcast and its recipients, commit, and start sending (or leave it scheduled).
+
+    With `track_links`, each recipient's text carries its own short link in place of each link
+    of the body (app.links), and segments are counted with the short links.
 
     Idempotent: the same idempotency key (double click, resubmitted form) or the same
     schedule occurrence returns the broadcast that already exists. Raises ValidationError
@@ -96,7 +102,8 @@ def create_broadcast(
     blocked = allowance.sending_blocked_reason(church)
     if blocked:
         raise ValidationError(blocked, details={"billing": [blocked]})
-    encoding, segments = _segments_per_message(church, body, media_urls)
+    tracked = tracked_links.spans(body) if track_links else []
+    encoding, segments = _segments_per_message(church, counted_body(body, tracked), media_urls)
     sender = from_number or single_branch_number(church.id, spec) or default_number(church.id)
     if not sender:
         raise ValidationError("This church has no sending number yet. Add one in Settings first.")
@@ -119,6 +126,7 @@ def create_broadcast(
         "idempotency_key": idempotency_key,
         "encoding": "UCS-2" if encoding == "UCS-2" else "GSM-7",
         "segments_per_message": segments,
+        "track_links": bool(tracked),
     }
     with db.session.begin_nested():
         # ON CONFLICT covers both unique keys: a concurrent twin waits on the index, then yields.
@@ -138,6 +146,7 @@ def create_broadcast(
         if not need.ok:
             message = need.reason or "This broadcast is over the plan's monthly allowance."
             raise ValidationError(message, details={"allowance": [message]})
+        attach_links(church.id, new_id, tracked)
         db.session.execute(
             text("UPDATE broadcasts SET recipient_count = :n WHERE id = :id"), {"n": count, "id": new_id}
         )
@@ -165,6 +174,17 @@ def create_broadcast(
         extra={"broadcast_id": new_id, "church_id": church.id, "recipients": count, "status": broadcast.status},
     )
     return broadcast
+
+
+def counted_body(body: str, tracked: list[tracked_links.Span]) -> str:
+    """The body whose segments are counted: with short links in place of the tracked ones."""
+    return tracked_links.shortened(body, tracked_links.base_url()) if tracked else body
+
+
+def attach_links(church_id: int, broadcast_id: int, tracked: list[tracked_links.Span]) -> None:
+    """A short code per recipient and tracked link, written after the recipients (set-based)."""
+    if tracked:
+        link_codes.attach(church_id, broadcast_id, [(s.start, s.end, s.url) for s in tracked])
 
 
 def insert_recipients(church_id: int, broadcast_id: int, spec: AudienceSpec) -> int:

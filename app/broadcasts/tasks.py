@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from app import cache
 from app.billing import allowance
-from app.broadcasts import services
+from app.broadcasts import services, tracked_links
 from app.broadcasts.quiet_hours import quiet_until
 from app.broadcasts.sending import BatchContext, Claimed, send_rows
 from app.broadcasts.services import ACTIVE_TTL, BATCH_SIZE, SEND_JOB_TIMEOUT, SEND_QUEUE, active_key
@@ -57,14 +57,21 @@ def defer(broadcast_id: int, seconds: float, batch_no: int = 0) -> None:
 # -- the batch job ----------------------------------------------------------------------------
 
 
-def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
+def claim(broadcast_id: int, limit: int = BATCH_SIZE, *, with_codes: bool = False) -> list[Claimed]:
     """Take up to `limit` queued recipients of a broadcast for this worker (committed at once).
 
     Only while the broadcast is `sending`: a pause (or cancel) stops every worker at its next claim.
+    `with_codes` also reads each recipient's tracked-link codes (by link position).
     """
+    codes = (
+        "(SELECT json_object_agg(l.position, lc.code) FROM link_codes lc "
+        "JOIN tracked_links l ON l.id = lc.link_id WHERE lc.recipient_id = c.id)"
+        if with_codes
+        else "NULL"
+    )
     rows = db.session.execute(
         text(
-            """
+            f"""
             WITH claimed AS (
               UPDATE broadcast_recipients SET status = 'sending', claimed_at = now(), attempts = attempts + 1,
                      updated_at = now()
@@ -78,7 +85,8 @@ def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
                    (SELECT jsonb_object_agg(f.key, coalesce(v.value_text, trim_scale(v.value_number)::text,
                                                             v.value_date::text))
                     FROM member_field_values v JOIN custom_fields f ON f.id = v.field_id
-                    WHERE v.member_id = c.member_id) AS custom
+                    WHERE v.member_id = c.member_id) AS custom,
+                   {codes} AS codes
             FROM claimed c LEFT JOIN members m ON m.id = c.member_id
             ORDER BY c.id
             """
@@ -86,7 +94,12 @@ def claim(broadcast_id: int, limit: int = BATCH_SIZE) -> list[Claimed]:
         {"b": broadcast_id, "n": limit},
     ).all()
     db.session.commit()
-    return [Claimed(r[0], r[1], r[2], r[3], r[4], bool(r[5]), dict(r[6] or {})) for r in rows]
+    return [
+        Claimed(
+            r[0], r[1], r[2], r[3], r[4], bool(r[5]), dict(r[6] or {}), {int(k): v for k, v in (r[7] or {}).items()}
+        )
+        for r in rows
+    ]
 
 
 def queued_count(broadcast_id: int, limit: int = BATCH_SIZE) -> int:
@@ -105,7 +118,7 @@ def _load(broadcast_id: int) -> tuple[str, BatchContext] | None:
     row = db.session.execute(
         text(
             "SELECT b.status, b.church_id, b.body, b.media_urls, b.from_number, b.segments_per_message, "
-            "coalesce(p.number_type, 'long_code') FROM broadcasts b "
+            "coalesce(p.number_type, 'long_code'), b.track_links FROM broadcasts b "
             "LEFT JOIN phone_numbers p ON p.e164 = b.from_number WHERE b.id = :b"
         ),
         {"b": broadcast_id},
@@ -125,6 +138,15 @@ def _load(broadcast_id: int) -> tuple[str, BatchContext] | None:
         int(row[5] or 1),
         custom_keys=tuple(f.key for f in church_fields(church.id)),
     )
+    if row[7]:
+        ctx.link_places = [
+            (int(start), int(end), int(position))
+            for start, end, position in db.session.execute(
+                text("SELECT span_start, span_end, position FROM tracked_links WHERE broadcast_id = :b"),
+                {"b": broadcast_id},
+            )
+        ]
+        ctx.link_base = tracked_links.base_url()
     return row[0], ctx
 
 
@@ -158,7 +180,10 @@ def send_batch(broadcast_id: int, batch_no: int = 0, limit: int = BATCH_SIZE) ->
         return "paused: " + reason
     # Rows are claimed a few at a time as the pool can take them, never the whole batch up
     # front: a worker that dies holds only the claims it was about to send.
-    summary = send_rows(ctx, lambda n: claim(broadcast_id, n), waiting, circuit)
+    if ctx.link_places:
+        summary = send_rows(ctx, lambda n: claim(broadcast_id, n, with_codes=True), waiting, circuit)
+    else:
+        summary = send_rows(ctx, lambda n: claim(broadcast_id, n), waiting, circuit)
     finish_broadcasts([broadcast_id])
     db.session.commit()
     if ctx.paused.is_set():

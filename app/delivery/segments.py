@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 # GSM 03.38 default alphabet (ESC at 0x1B excluded: it only introduces the extension table).
 GSM7_BASIC = frozenset(
@@ -17,6 +18,11 @@ GSM7_SINGLE, GSM7_MULTI = 160, 153
 UCS2_SINGLE, UCS2_MULTI = 70, 67
 # Telnyx refuses bodies longer than this many segments.
 MAX_SEGMENTS = 10
+# What one outbound SMS segment costs on a US long code (10DLC) at Telnyx list price, before
+# carrier pass-through fees. It only feeds estimates (composer, reply counter); the bill is the provider's.
+PRICE_PER_SEGMENT = Decimal("0.004")
+# MMS is billed per message, not per segment.
+PRICE_PER_MMS = Decimal("0.015")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from app import merge
 from app.auth.decorators import STAFF, role_required
 from app.csv_export import ExportRunning, busy_response, export_limit
 from app.deletion import undo_notice
-from app.delivery.segments import analyze
+from app.delivery.segments import PRICE_PER_MMS, analyze
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
 from app.htmx import is_fragment_request, render
@@ -130,7 +130,8 @@ def reply(conversation_id: int):
     try:
         if not form.validate_on_submit():
             raise ValidationError(next(iter(form.errors.values()))[0])
-        message = services.reply(conv, current_user, form.body.data)
+        attached = services.attachments(conv.church_id, form.picture.data, form.media_url.data)
+        message = services.reply(conv, current_user, form.body.data, attached)
     except (ValidationError, PermissionDenied) as err:
         db.session.rollback()
         if not is_fragment_request():
@@ -165,8 +166,10 @@ def reply_box(conversation_id: int):
 @bp.post("/inbox/segments")
 @role_required(*STAFF)
 def segments():
-    """The live segment counter under the reply box."""
-    return render("inbox/_counter.html", info=analyze(request.form.get("body", "")))
+    """The live segment counter under the reply box (an MMS, priced per message, once a picture is chosen)."""
+    picture = bool(request.form.get("media_url", "").strip() or request.form.get("picture") or request.files)
+    info = analyze(request.form.get("body", ""))
+    return render("inbox/_counter.html", info=info, mms=picture, mms_price=PRICE_PER_MMS)
 
 
 @bp.post("/inbox/<int:conversation_id>/notes")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
 
+from app import media
 from app.billing import allowance
 from app.delivery.segments import analyze
 from app.errors import PermissionDenied, ValidationError
@@ -69,6 +70,7 @@ def queue_outbound(
     author_id: int | None,
     api_key_id: int | None = None,
     automated: bool = False,
+    media: list[dict] | None = None,
 ) -> ConversationMessage:
     """Insert an outbound message as 'sending' and send it from the high queue after commit.
 
@@ -80,7 +82,7 @@ def queue_outbound(
         conversation_id=conversation.id,
         direction="out",
         body=body,
-        media=[],
+        media=list(media or []),
         status="sending",
         author_id=author_id,
         api_key_id=api_key_id,
@@ -90,15 +92,23 @@ def queue_outbound(
     db.session.add(message)
     db.session.flush()
     conversation.last_message_at = now
-    conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LEN]
+    conversation.last_message_preview = " ".join(body.split())[:PREVIEW_LEN] or ("[Picture]" if media else "")
     if not message.is_automatic and conversation.first_response_at is None and conversation.last_inbound_at:
         conversation.first_response_at = now
     enqueue_after_commit(SEND_QUEUE, "app.inbox.tasks.send_message", message.id, job_timeout=60)
     return message
 
 
-def reply(conversation: Conversation, user: User, body: str, *, api_key_id: int | None = None) -> ConversationMessage:
-    """A staff reply: refused for opted-out members, empty or over-long bodies, or no allowance left.
+def reply(
+    conversation: Conversation,
+    user: User,
+    body: str,
+    media: list[dict] | None = None,
+    *,
+    api_key_id: int | None = None,
+) -> ConversationMessage:
+    """A staff reply, with a picture (`app.media` items) or not: refused for opted-out members,
+    empty or over-long bodies, or no allowance left. With a picture it goes as one MMS.
 
     Through the API, `user` is the key acting for its church and `api_key_id` the key's id.
     """
@@ -107,19 +117,35 @@ def reply(conversation: Conversation, user: User, body: str, *, api_key_id: int 
     reason = opt_out_reason(member)
     if reason:
         raise PermissionDenied(reason)
-    if not body:
+    if not body and not media:
         raise ValidationError("Write a message first.", details={"body": ["Write a message first."]})
     if len(body) > MAX_BODY:
         message = f"Keep replies under {MAX_BODY} characters."
         raise ValidationError(message, details={"body": [message]})
     church = db.session.get(Church, conversation.church_id)
-    check = allowance.check(church, analyze(body).segments)
+    # An MMS is one message whatever its text's length, as the composer counts it.
+    check = allowance.check(church, 1 if media else analyze(body).segments)
     if not check.ok:
         message = check.reason or "The church's monthly allowance is used up."
         raise ValidationError(message, details={"allowance": [message]})
     return queue_outbound(
-        conversation, member, body, from_e164=sending_number(conversation), author_id=user.id, api_key_id=api_key_id
+        conversation,
+        member,
+        body,
+        from_e164=sending_number(conversation),
+        author_id=user.id,
+        api_key_id=api_key_id,
+        media=media,
     )
+
+
+def attachments(church_id: int, upload, url: str | None) -> list[dict]:
+    """The picture a reply carries: an uploaded file (checked and kept) or an https:// link; at most one."""
+    if upload is not None and getattr(upload, "filename", ""):
+        return [media.save(church_id, upload.stream)]
+    if (url or "").strip():
+        return [media.link(url)]
+    return []
 
 
 def sending_number(conversation: Conversation) -> str | None:

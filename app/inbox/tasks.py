@@ -24,7 +24,7 @@ from functools import lru_cache
 from flask import current_app
 from sqlalchemy import select, text
 
-from app import cache, stats
+from app import cache, media, stats
 from app.delivery import OptedOut, Provider, ProviderError, TransientError, make_provider
 from app.delivery.engine import record_provider_opt_outs
 from app.delivery.guards import circuit_breaker, rate_limiter
@@ -173,7 +173,8 @@ def _number_type(e164: str) -> str:
 
 
 def _media_urls(message: ConversationMessage) -> list[str] | None:
-    urls = [m["url"] for m in message.media or [] if isinstance(m, dict) and m.get("url")]
+    # A stored picture gets a freshly signed URL each time it is sent.
+    urls = [url for m in message.media or [] if isinstance(m, dict) and (url := media.url_of(m))]
     return urls or None
 
 

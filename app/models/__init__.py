@@ -9,6 +9,7 @@ from app.models.custom_fields import CustomField, MemberFieldValue
 from app.models.imports import MemberImport
 from app.models.inbox import Conversation, ConversationMessage, ConversationNote
 from app.models.integrations import PcoConnection, PcoList, PcoPerson, PcoSync
+from app.models.links import LinkCode, TrackedLink
 from app.models.messaging import Broadcast, BroadcastRecipient, Schedule, Template
 from app.models.notifications import NotificationSetting, PushSubscription, UnreadMailSent
 from app.models.ops import AuditLog, DailyStat, DeadLetter, Subscription, UsagePeriod, WebhookEvent
@@ -39,6 +40,7 @@ __all__ = [
     "GroupLeader",
     "GroupMember",
     "Keyword",
+    "LinkCode",
     "Member",
     "PcoConnection",
     "PcoList",
@@ -55,6 +57,7 @@ __all__ = [
     "Subscription",
     "Template",
     "TotpSecret",
+    "TrackedLink",
     "UnreadMailSent",
     "UsagePeriod",
     "User",

@@ -42,6 +42,8 @@ class Schedule(IdMixin, TimestampMixin, TenantMixin, Base):
     last_run_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # Each run's broadcast tracks its links (see Broadcast.track_links).
+    track_links: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
@@ -85,6 +87,8 @@ class Broadcast(IdMixin, TimestampMixin, TenantMixin, Base):
     unknown_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # Set when the retention job removed its per-recipient rows (app/retention.py); counts remain.
     recipients_pruned_at: Mapped[datetime | None]
+    # Each recipient's text carries its own /l/<code> in place of each link (app.links).
+    track_links: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class BroadcastRecipient(IdMixin, TenantMixin, Base):

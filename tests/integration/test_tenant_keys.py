@@ -27,6 +27,7 @@ WITHOUT_CHURCH_KEY = {
     "webhook_events": f"{GLOBAL_LOOKUP}: the provider's event id (church_id is set once processed)",
     "broadcast_recipients": f"{GLOBAL_LOOKUP}: a status webhook's provider message id",
     "conversation_messages": f"{GLOBAL_LOOKUP}: a status webhook's provider message id",
+    "link_codes": f"{GLOBAL_LOOKUP}: a tracked link's /l/<code>",
     # Platform-wide rows that may belong to no church.
     "dead_letters": "operators' queue across churches; church_id is empty for platform jobs",
     "audit_log": "church_id is empty for platform actions; re-key as (church_id, id) with a platform church",

@@ -63,6 +63,7 @@ def test_valid_environment_normalises_the_database_driver():
         ({"SMTP_URL": "smtp://mail.example.org:port"}, "SMTP_URL must be smtp://"),
         ({"SMTP_URL": "smtp://mail.example.org:587?tls=yes"}, "SMTP_URL must be smtp://"),
         ({"MAIL_FROM": "not an address"}, "MAIL_FROM must be an email address"),
+        ({"LINK_RATE_LIMIT": "lots"}, "LINK_RATE_LIMIT must be a rate"),
     ],
 )
 def test_bad_settings_name_the_variable(override, message):

@@ -36,6 +36,7 @@ DOMAINS = {
     "notifications",
     "webapp",
     "failures",
+    "links",
 }
 # Leaves: plumbing every domain may use, which knows no domain.
 LEAVES = {
@@ -56,6 +57,7 @@ LEAVES = {
     "retention",
     "replicas",
     "outbound_webhooks",
+    "media",
 }
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app import merge
-from app.broadcasts import composer
+from app import media, merge
+from app.broadcasts import composer, tracked_links
 from app.delivery import simmail, simnumbers, simstate
 from app.integrations import forms as integration_forms
 from app.keywords import card_consent
@@ -52,6 +52,7 @@ PATTERNS = {
     # A string WTForms' Regexp compiles (the Planning Center token fields).
     "integration_forms.TOKEN_PART": re.compile(integration_forms.TOKEN_PART),
     "custom_fields.KEY_RE": custom_fields.KEY_RE,
+    "media._STORED": media._STORED,
 }
 
 # Functions that build or apply a pattern inline over user text.
@@ -67,6 +68,7 @@ FUNCTIONS = {
     "slugify": slugify,
     "simmail.linkify": simmail.linkify,
     "field_definitions.slugify": field_definitions.slugify,
+    "tracked_links.spans": tracked_links.spans,
 }
 
 UNITS = [
