@@ -2,12 +2,13 @@
 #   make dev                      set everything up and serve on http://127.0.0.1:${PORT:-8000}
 #   make test ARGS='-k inbox -x'  the whole suite, or what ARGS selects
 #   make test-down                stop the test PostgreSQL/Redis left running by make test
+#   make scale-test               HAProxy, 2 web hosts, 2 worker hosts, replica, PgBouncer: one big broadcast
 SHELL := /bin/bash
 
 # services.py is stdlib-only, so it also works before the venv exists.
 SERVICES_PY = $(if $(wildcard .venv/bin/python),.venv/bin/python,python3) scripts/services.py
 
-.PHONY: dev test test-down lint migrate bench clean
+.PHONY: dev test test-down lint migrate bench clean scale-test
 
 dev:
 	@scripts/dev.sh
@@ -24,6 +25,10 @@ lint:
 
 migrate:
 	@scripts/dev.sh migrate
+
+scale-test:
+	@scripts/bootstrap.sh
+	.venv/bin/python scripts/scale_test.py
 
 bench:
 	@bench/run.sh $(ARGS)

@@ -530,8 +530,13 @@ def find_chromium() -> str | None:
     return None
 
 
-def missing_packages(*, need_postgres: bool = True, need_redis: bool = True, need_browser: bool = False) -> list[str]:
-    """Debian package names for what is missing on this machine."""
+def missing_packages(
+    *, need_postgres: bool = True, need_redis: bool = True, need_browser: bool = False, commands: dict | None = None
+) -> list[str]:
+    """Debian package names for what is missing on this machine.
+
+    `commands` maps more programs to their packages, e.g. {"haproxy": "haproxy"}.
+    """
     missing = []
     if need_postgres and find_pg_bindir() is None:
         missing.append("postgresql")
@@ -539,15 +544,21 @@ def missing_packages(*, need_postgres: bool = True, need_redis: bool = True, nee
         missing.append("redis-server")
     if need_browser and not find_chromium():
         missing.append("chromium")
+    for command, package in (commands or {}).items():
+        if not shutil.which(command) and not os.access(f"/usr/sbin/{command}", os.X_OK):
+            missing.append(package)
     return missing
 
 
-def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = True, need_redis: bool = True) -> None:
+def ensure_system_packages(
+    need_browser: bool = False, *, need_postgres: bool = True, need_redis: bool = True, commands: dict | None = None
+) -> None:
     """Install missing servers (and Chromium when asked) with apt, as root on Debian/Ubuntu.
 
     Elsewhere, say what to install and exit non-zero.
     """
-    missing = missing_packages(need_postgres=need_postgres, need_redis=need_redis, need_browser=need_browser)
+    needs = {"need_postgres": need_postgres, "need_redis": need_redis, "need_browser": need_browser}
+    missing = missing_packages(**needs, commands=commands)
     if not missing:
         return
     if not (_is_root() and shutil.which("apt-get")):
@@ -562,7 +573,7 @@ def ensure_system_packages(need_browser: bool = False, *, need_postgres: bool = 
     _run(["apt-get", "update", "-qq"], env=env, **quiet)
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
     _run([*install, "-o", "Dpkg::Options::=--force-confold", *missing], env=env, **quiet)
-    still = missing_packages(need_postgres=need_postgres, need_redis=need_redis, need_browser=need_browser)
+    still = missing_packages(**needs, commands=commands)
     if still:
         log(f"apt-get install finished but these are still missing: {' '.join(still)}")
         raise SystemExit(1)
