@@ -4,12 +4,13 @@
 #   make test-down                stop the test PostgreSQL/Redis left running by make test
 #   make backup                   a base backup of the dev PostgreSQL (WAL is archived all along)
 #   make restore-drill            restore the latest backup to a point in time, verify it, print RTO/RPO
+#   make scale-test               HAProxy, 2 web hosts, 2 worker hosts, replica, PgBouncer: one big broadcast
 SHELL := /bin/bash
 
 # services.py is stdlib-only, so it also works before the venv exists.
 SERVICES_PY = $(if $(wildcard .venv/bin/python),.venv/bin/python,python3) scripts/services.py
 
-.PHONY: dev test test-down lint migrate bench clean backup restore-drill
+.PHONY: dev test test-down lint migrate bench clean backup restore-drill scale-test
 
 dev:
 	@scripts/dev.sh
@@ -37,6 +38,10 @@ lint:
 
 migrate:
 	@scripts/dev.sh migrate
+
+scale-test:
+	@scripts/bootstrap.sh
+	.venv/bin/python scripts/scale_test.py
 
 bench:
 	@bench/run.sh $(ARGS)

@@ -717,9 +717,17 @@ def find_chromium() -> str | None:
 
 
 def missing_packages(
-    *, need_postgres: bool = True, need_redis: bool = True, need_browser: bool = False, need_pgbouncer: bool = False
+    *,
+    need_postgres: bool = True,
+    need_redis: bool = True,
+    need_browser: bool = False,
+    need_pgbouncer: bool = False,
+    commands: dict | None = None,
 ) -> list[str]:
-    """Debian package names for what is missing on this machine."""
+    """Debian package names for what is missing on this machine.
+
+    `commands` maps more programs to their packages, e.g. {"haproxy": "haproxy"}.
+    """
     missing = []
     if need_pgbouncer and not find_pgbouncer():
         missing.append("pgbouncer")
@@ -729,11 +737,19 @@ def missing_packages(
         missing.append("redis-server")
     if need_browser and not find_chromium():
         missing.append("chromium")
+    for command, package in (commands or {}).items():
+        if not shutil.which(command) and not os.access(f"/usr/sbin/{command}", os.X_OK):
+            missing.append(package)
     return missing
 
 
 def ensure_system_packages(
-    need_browser: bool = False, *, need_postgres: bool = True, need_redis: bool = True, need_pgbouncer: bool = False
+    need_browser: bool = False,
+    *,
+    need_postgres: bool = True,
+    need_redis: bool = True,
+    need_pgbouncer: bool = False,
+    commands: dict | None = None,
 ) -> None:
     """Install missing servers (and Chromium when asked) with apt, as root on Debian/Ubuntu.
 
@@ -741,7 +757,7 @@ def ensure_system_packages(
     """
     needs = {"need_postgres": need_postgres, "need_redis": need_redis, "need_browser": need_browser}
     needs["need_pgbouncer"] = need_pgbouncer
-    missing = missing_packages(**needs)
+    missing = missing_packages(**needs, commands=commands)
     if not missing:
         return
     if not (_is_root() and shutil.which("apt-get")):
@@ -756,7 +772,7 @@ def ensure_system_packages(
     _run(["apt-get", "update", "-qq"], env=env, **quiet)
     install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
     _run([*install, "-o", "Dpkg::Options::=--force-confold", *missing], env=env, **quiet)
-    still = missing_packages(**needs)
+    still = missing_packages(**needs, commands=commands)
     if still:
         log(f"apt-get install finished but these are still missing: {' '.join(still)}")
         raise SystemExit(1)

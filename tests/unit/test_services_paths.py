@@ -49,3 +49,12 @@ def _check(base: Path) -> None:
     (datadir / "pg" / "PG_VERSION").write_text("16\n")
     private.chmod(0o700)
     assert services.pg_home(datadir) == datadir.resolve()
+
+
+def test_further_programs_are_named_by_their_debian_package():
+    found = services.missing_packages(
+        need_postgres=False,
+        need_redis=False,
+        commands={"sh": "dash", "koinonia-no-such-program": "koinonia-no-such-package"},
+    )
+    assert found == ["koinonia-no-such-package"]
