@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime
 
 from flask import Response, current_app, request
-from sqlalchemy import Engine, create_engine, text
 
-from app import webhook_processor
+from app import single_statement, webhook_processor
 from app.api import bp
-from app.config import driver_connect_args
 from app.errors import json_error
-from app.extensions import csrf, db, limiter
+from app.extensions import csrf, limiter
 from app.partitions import event_time
 from app.security.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_telnyx_signature
 
@@ -34,63 +31,11 @@ INSERT_EVENT = (
 # The two answers, encoded once (Telnyx only needs the 200; the body helps whoever reads logs).
 STORED_ANSWER = b'{"status":"stored"}\n'
 DUPLICATE_ANSWER = b'{"status":"duplicate"}\n'
-# One autocommit pool per process and database, for the single INSERT each webhook costs.
-_intake_engines: dict[tuple[int, str], Engine] = {}
-
-
-def _intake_engine(engine: Engine) -> Engine:
-    """A small autocommit pool without pre-ping beside the app's pool.
-
-    Through the ORM session a webhook cost four round trips (pre-ping, BEGIN, INSERT, COMMIT);
-    here it costs one. A connection the server dropped fails that one statement, is discarded,
-    and the insert is tried once more on a fresh connection (see _insert_event).
-    """
-    key = (os.getpid(), str(engine.url))
-    found = _intake_engines.get(key)
-    if found is None:
-        found = create_engine(
-            engine.url,
-            connect_args={"autocommit": True, **driver_connect_args(current_app.config["DATABASE_POOLER"])},
-            pool_pre_ping=False,
-            pool_reset_on_return=None,
-            pool_size=8,
-            max_overflow=8,
-            pool_recycle=1800,
-        )
-        _intake_engines[key] = found
-    return found
 
 
 def _insert_event(params: tuple[str, str, str, str, datetime]) -> bool:
-    """Store the event unless it is a duplicate; True when this request stored it."""
-    bind = db.engine
-    if not isinstance(bind, Engine):
-        # The app is bound to an open connection (the test suite's rolled-back transaction).
-        new_id = db.session.scalar(
-            text(
-                "INSERT INTO webhook_events (provider, event_id, event_type, payload, occurred_at) "
-                "VALUES (:p, :e, :t, CAST(:payload AS jsonb), :at) "
-                "ON CONFLICT (provider, event_id, occurred_at) DO NOTHING RETURNING id"
-            ),
-            dict(zip(("p", "e", "t", "payload", "at"), params, strict=True)),
-        )
-        db.session.commit()
-        return new_id is not None
-    engine = _intake_engine(bind)
-    for attempt in (1, 2):
-        conn = engine.raw_connection()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(INSERT_EVENT, params)
-                return cur.fetchone() is not None
-        except engine.dialect.loaded_dbapi.Error as exc:
-            if attempt == 2 or not engine.dialect.is_disconnect(exc, conn.driver_connection, None):
-                raise
-            conn.invalidate(exc)
-            log.warning("webhook insert lost its database connection; retrying on a fresh one")
-        finally:
-            conn.close()
-    return False
+    """Store the event unless it is a duplicate (one round trip); True when this request stored it."""
+    return single_statement.one_row(INSERT_EVENT, params, write=True) is not None
 
 
 def _read_capped(limit: int) -> bytes | None:

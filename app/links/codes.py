@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import text
 
+from app import single_statement
 from app.errors import AppError
 from app.extensions import db
 
@@ -35,12 +36,13 @@ def short_url(base: str, code: str) -> str:
     return f"{base}/l/{code}"
 
 
+TARGET_SQL = "SELECT l.url FROM link_codes c JOIN tracked_links l ON l.id = c.link_id WHERE c.code = %s"
+
+
 def target(code: str) -> str | None:
-    """The stored URL behind a code (one primary-key lookup), or None."""
-    return db.session.execute(
-        text("SELECT l.url FROM link_codes c JOIN tracked_links l ON l.id = c.link_id WHERE c.code = :code"),
-        {"code": code},
-    ).scalar()
+    """The stored URL behind a code (one primary-key lookup in one round trip), or None."""
+    row = single_statement.one_row(TARGET_SQL, (code,))
+    return row[0] if row else None
 
 
 def attach(church_id: int, broadcast_id: int, found: Iterable[tuple[int, int, str]]) -> int:

@@ -54,6 +54,7 @@ LEAVES = {
     "audit",
     "merge",
     "partitions",
+    "single_statement",
     "retention",
     "replicas",
     "outbound_webhooks",
