@@ -116,7 +116,8 @@ def advance_time(workflow_id: int):
     moved = advance(timedelta(hours=hours), workflow.church_id, workflow.id)
     db.session.commit()
     run_due(datetime.now(UTC))
-    flash(f"Moved {moved} people {hours} hours ahead; their due steps ran.", "success")
+    people = "1 person" if moved == 1 else f"{moved} people"
+    flash(f"Moved {people} {hours} hours ahead; their due steps ran.", "success")
     return redirect(url_for("automations.detail", workflow_id=workflow.id), 303)
 
 
