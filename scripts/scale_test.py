@@ -28,6 +28,7 @@ import http.cookiejar
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -462,7 +463,7 @@ def run(stack: Stack, bindir: Path) -> int:
         **os.environ,
         "DATABASE_URL": primary,
         "REDIS_URL": redis_url,
-        "SECRET_KEY": "scale-test-secret-key-0123456789-abcdefghij",
+        "SECRET_KEY": secrets.token_urlsafe(48),  # one per run, shared by every host of it
         "KOINONIA_ENV": "development",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
