@@ -38,6 +38,7 @@ def view(broadcast: Broadcast) -> dict:
         "title": broadcast.title,
         "body": broadcast.body,
         "media_urls": list(broadcast.media_urls or []),
+        "track_links": bool(broadcast.track_links),
         "status": broadcast.status,
         "audience": AudienceSpec.from_dict(broadcast.audience).to_dict(),
         "from_number": broadcast.from_number,
@@ -65,6 +66,7 @@ def _draft(fields: dict) -> drafts.Draft:
         media_urls=fields["media_urls"],
         title=fields.get("title"),
         send_at=fields.get("send_at"),
+        track_links=fields.get("track_links", False),
         # The broadcast's own key (unique per church) repeats the API's, so even a retry after the
         # stored answer expired finds the broadcast it made instead of sending twice.
         idempotency_key=f"api:{actor().key.id}:{hashlib.sha256(key.encode()).hexdigest()[:40]}" if key else None,

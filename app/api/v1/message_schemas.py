@@ -79,6 +79,13 @@ class BroadcastInputSchema(Schema):
         metadata={"description": f"Several https:// links (with `media_url`, at most {MAX_MEDIA} in all)."},
     )
     audience = fields.Nested(AudienceInputSchema, required=True)
+    track_links = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Each recipient's text carries a short /l/<code> link of the church's own in place of "
+            "each link in the body, so clicks are counted (as the composer's Track links)."
+        },
+    )
     send_at = fields.AwareDateTime(
         default_timezone=None,
         allow_none=True,
@@ -114,6 +121,7 @@ class BroadcastSchema(Schema):
     title = fields.String(required=True, allow_none=True)
     body = fields.String(required=True)
     media_urls = fields.List(fields.String(), required=True)
+    track_links = fields.Boolean(required=True, metadata={"description": "Its links are tracked (/l/<code>)."})
     status = fields.String(required=True, metadata={"enum": list(BROADCAST_STATUSES)})
     audience = fields.Nested(AudienceSchema, required=True)
     from_number = fields.String(required=True, allow_none=True, metadata={"description": "E.164"})

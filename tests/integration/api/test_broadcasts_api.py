@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from rq import SimpleWorker
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import webhook_processor
 from app.extensions import rds
@@ -223,3 +223,23 @@ def test_a_nul_character_is_a_field_error_not_a_crash(api, db, church, people):
     }
     member = api.post("/api/v1/members", json={"phone": "+13125550177", "first_name": "A\x00"})
     assert member.status_code == 422 and "first_name" in member.get_json()["error"]["details"]
+
+
+def test_track_links_gives_each_recipient_a_short_link_as_the_composer_does(api, db, church, people):
+    body = "Grace: sign up at https://grace.example.org/picnic?ref=sms today"
+    response = api.post("/api/v1/broadcasts", json=_body(people, body=body, track_links=True))
+    assert response.status_code == 201
+    data = response.get_json()["data"]
+    assert data["track_links"] is True and data["body"] == body  # the body is kept as written
+    broadcast = db.session.get(Broadcast, data["id"])
+    assert broadcast.track_links is True
+    codes = db.session.execute(
+        text(
+            "SELECT l.url, count(c.code) FROM tracked_links l JOIN link_codes c ON c.link_id = l.id "
+            "WHERE l.broadcast_id = :b GROUP BY l.url"
+        ),
+        {"b": broadcast.id},
+    ).all()
+    assert codes == [("https://grace.example.org/picnic?ref=sms", 3)]  # one code per recipient
+    plain = api.post("/api/v1/broadcasts", json=_body(people, body=body)).get_json()["data"]
+    assert plain["track_links"] is False  # off unless asked for
