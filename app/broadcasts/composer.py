@@ -34,7 +34,7 @@ from app.delivery.segments import (
 from app.extensions import db
 from app.merge import estimate, render
 from app.models import BroadcastRecipient, Member
-from app.people.custom_fields import member_merge_values, merge_fields
+from app.people.custom_fields import MergeFields, member_merge_values, merge_fields
 
 SHORTENERS = (
     "bit.ly",
@@ -277,17 +277,25 @@ class Summary:
 
 
 def summarise(
-    church, body: str, media_urls: list[str], spec, *, send_at: datetime | None = None, counted: str | None = None
+    church,
+    body: str,
+    media_urls: list[str],
+    spec,
+    *,
+    send_at: datetime | None = None,
+    counted: str | None = None,
+    custom: MergeFields | None = None,
 ) -> Summary:
     """Counter, audience counts, allowance, checks and preview for a draft (a few aggregate queries).
 
     `counted` is the text as sent when it differs from the body as typed (short tracked links):
-    the counter and the preview follow it, the checks read what was typed.
+    the counter and the preview follow it, the checks read what was typed. `custom` is the
+    church's merge fields when the caller has read them already.
     """
     body = normalise_newlines(body or "")
     sent = counted if counted is not None else body
     counts = audience_counts(church.id, spec)
-    custom = merge_fields(church.id)
+    custom = custom if custom is not None else merge_fields(church.id)
     info = analyze(estimate(sent, church, custom.estimates))
     counter = Counter(len(sent), info, counts.recipients, bool(media_urls))
     allowance = allowance_check(church, counter.total_segments)

@@ -97,9 +97,12 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
     spec = spec_for(form, user)
     send_at = draft_of(form, church.timezone).first_send_at(church.timezone)
     body = form.usable_body()
-    links = spans(normalise_newlines(body))
-    counted = counted_body(normalise_newlines(body), links) if form.track_links.data else None
-    summary = summarise(church, body, form.media_list(), spec, send_at=send_at, counted=counted)
+    typed = normalise_newlines(body)
+    links = spans(typed)
+    counted = counted_body(typed, links) if form.track_links.data else None
+    # The church's merge fields, read once: the counter's estimate, the preview and the insert buttons.
+    custom = merge_fields(church.id)
+    summary = summarise(church, body, form.media_list(), spec, send_at=send_at, counted=counted, custom=custom)
     chips = []
     if spec.member_ids:
         chips = db.session.scalars(
@@ -118,7 +121,7 @@ def composer_context(form: ComposerForm, user, **extra) -> dict:
         "church": church,
         "can_pick_anyone": user.is_admin,
         # The church's own fields, offered as merge fields beside the built-in ones.
-        "custom_merge_tags": ["{" + key + "}" for key in merge_fields(church.id).keys],
+        "custom_merge_tags": ["{" + key + "}" for key in custom.keys],
         "audience_errors": [*getattr(form, "audience_errors", []), *form.member_ids.errors],
         "over_limit": len(form.body.data or "") > MAX_BODY,
         "links": links,
